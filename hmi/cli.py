@@ -1,0 +1,79 @@
+"""The `hmi` command. Each area registers its own subcommands from its own module
+(`hmi.cli_core`, `hmi.cli_history`, ...), so this file stays a dispatcher.
+
+Exit codes are a contract: 0 success, 1 a failure at run time (e.g. a benchmark or device
+failed), 2 bad input (bad project file, bad flag, unknown tag) with a one-line reason.
+A mistake in a user's file never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from hmi.project import ProjectInvalid
+
+COMMAND_MODULES = (
+    "hmi.cli_core",
+    "hmi.cli_drivers",
+    "hmi.cli_history",
+    "hmi.cli_alarms",
+    "hmi.bench.harness",
+)
+
+
+class CliError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def package_version() -> str:
+    try:
+        return version("hmi-station")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hmi", description="HMI/SCADA operator station: drivers, historian, alarms, screens."
+    )
+    parser.add_argument("--version", action="version", version=f"hmi {package_version()}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ProjectInvalid as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        print(f"hmi: {len(exc.errors)} problem(s) in the project file", file=sys.stderr)
+        return 2
+    except CliError as exc:
+        print(f"hmi: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

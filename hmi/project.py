@@ -1,0 +1,258 @@
+"""Load and validate a project file (TOML) once, with errors a technician can act on.
+
+Every mistake becomes a `ProjectError` with file, line, dotted field and what was found; all of
+them are collected, sorted and raised together as `ProjectInvalid`, which the CLI prints and turns
+into exit 2. Shapes are checked by pydantic (`hmi.project_models`), then cross-references
+(unknown device, duplicate tag, bad address) here, mapped to lines by `hmi.toml_lines`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from alarms.config import AlarmConfig, alarm_name, cross_check
+from drivers.registry import check_point
+from hmi.project_models import DeviceConfig, ProjectModel, TagConfig
+from hmi.tags import DeviceSpec, Point
+from hmi.toml_lines import find_line, locate
+
+
+@dataclass(frozen=True)
+class ProjectError:
+    """One mistake in a project file, located so a technician can fix it in an editor."""
+
+    file: Path
+    line: int | None  # None only when not even the enclosing table is found
+    field: str  # dotted path as written, e.g. "devices.press1.port"
+    message: str  # what was expected and what was found (value cut to 60 chars)
+
+    def __str__(self) -> str:  # plant.toml:14: devices.press1.port: must be 1..65535, found 70000
+        return f"{self.file}:{self.line or '?'}: {self.field}: {self.message}"
+
+
+class ProjectInvalid(Exception):
+    """The project file cannot be used. `errors` holds every problem found, sorted by line."""
+
+    def __init__(self, errors: list[ProjectError]) -> None:
+        self.errors = sorted(errors, key=lambda e: (e.line or 0, e.field))
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass
+class Project:
+    """A validated project: the model plus lookups the runtime needs."""
+
+    path: Path
+    model: ProjectModel
+    lines: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.model.project.name
+
+    @property
+    def devices(self) -> list[DeviceConfig]:
+        return self.model.devices
+
+    @property
+    def tags(self) -> list[TagConfig]:
+        return self.model.tags
+
+    @property
+    def alarms(self) -> list[AlarmConfig]:
+        return self.model.alarms
+
+    def tag(self, name: str) -> TagConfig | None:
+        return next((t for t in self.model.tags if t.name == name), None)
+
+    def device(self, name: str) -> DeviceConfig | None:
+        return next((d for d in self.model.devices if d.name == name), None)
+
+    def tag_asset(self, tag: TagConfig) -> str:
+        """The tag's ISA-95 path: its own `asset` (absolute if it starts with the project's),
+        else its device's, else the project's."""
+        base = self.model.project.asset.strip("/")
+        own = tag.asset.strip("/")
+        if not own:
+            device = self.device(tag.device)
+            own = device.asset.strip("/") if device else ""
+        if not own:
+            return base
+        if not base or own.startswith(base):
+            return own
+        return f"{base}/{own}"
+
+    def points(self, device: str) -> list[Point]:
+        return [point_of(t) for t in self.model.tags if t.device == device]
+
+    def device_spec(self, device: DeviceConfig, data_dir: Path | None = None) -> DeviceSpec:
+        poll_s = device.poll_ms / 1000
+        timeout_ms = device.timeout_ms or min(max(device.poll_ms, 200), 1000)
+        settings = device.model_dump(exclude={"name", "protocol", "poll_ms", "timeout_ms"})
+        return DeviceSpec(
+            name=device.name,
+            protocol=device.protocol,
+            poll_s=poll_s,
+            timeout_s=timeout_ms / 1000,
+            settings=settings,
+            data_dir=str(data_dir) if data_dir else None,
+        )
+
+    def alarm_names(self) -> list[str]:
+        return [alarm_name(a) for a in self.model.alarms]
+
+
+def point_of(tag: TagConfig) -> Point:
+    """The driver's view of a tag."""
+    return Point(
+        tag=tag.name,
+        device=tag.device,
+        data_type=tag.type or "auto",
+        address=tag.address,
+        node=tag.node,
+        byte_order=tag.byte_order,
+        scale=tag.scale,
+        offset=tag.offset,
+        length=tag.length,
+        writable=tag.writable,
+        low=tag.min,
+        high=tag.max,
+        poll_s=tag.poll_ms / 1000 if tag.poll_ms else None,
+        sampling_s=tag.sampling_ms / 1000 if tag.sampling_ms is not None else None,
+        deadband=tag.deadband,
+        mode=tag.mode,
+        options=dict(tag.sim),
+    )
+
+
+def _field_name(raw: dict, loc: tuple) -> str:
+    """Dotted path with array items named by their `name` key: devices.press1.port."""
+    parts: list[str] = []
+    node: Any = raw
+    for item in loc:
+        if isinstance(item, int) and isinstance(node, list) and 0 <= item < len(node):
+            node = node[item]
+            label = node.get("name") if isinstance(node, dict) else None
+            parts.append(str(label) if isinstance(label, str) and label else f"#{item + 1}")
+            continue
+        parts.append(str(item))
+        node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(parts)
+
+
+def _get(raw: dict, loc: tuple) -> Any:
+    node: Any = raw
+    for item in loc:
+        try:
+            node = node[item]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _pydantic_errors(path: Path, raw: dict, lines: dict, exc: ValidationError) -> list[ProjectError]:
+    errors = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling)"
+        elif err["type"] == "missing":
+            message = "is required"
+        elif "input" in err and err["type"] != "missing":
+            message = f"{message}, found {_show(err['input'])}"
+        errors.append(ProjectError(path, find_line(lines, loc), _field_name(raw, loc), message))
+    return errors
+
+
+def _check_devices(model: ProjectModel) -> list[tuple[tuple, str]]:
+    problems: list[tuple[tuple, str]] = []
+    seen: set[str] = set()
+    for i, dev in enumerate(model.devices):
+        if dev.name in seen:
+            problems.append((("devices", i, "name"), f"duplicate device name {dev.name!r}"))
+        seen.add(dev.name)
+        if dev.protocol == "modbus-tcp":
+            if not dev.host:
+                problems.append((("devices", i, "host"), "modbus-tcp needs a host"))
+            if dev.port is not None and (
+                not isinstance(dev.port, int) or not 1 <= dev.port <= 65535
+            ):
+                problems.append((("devices", i, "port"),
+                                 f"must be a TCP port 1..65535, found {_show(dev.port)}"))
+        elif dev.protocol == "modbus-rtu":
+            if not isinstance(dev.port, str) or not dev.port:
+                problems.append((("devices", i, "port"),
+                                 "modbus-rtu needs the serial device, e.g. \"/dev/ttyUSB0\""))
+        elif dev.protocol == "opcua":
+            if not dev.url or not dev.url.startswith("opc.tcp://"):
+                problems.append((("devices", i, "url"),
+                                 f"opcua needs url = \"opc.tcp://host:port\", found {_show(dev.url)}"))
+    return problems
+
+
+def _check_tags(model: ProjectModel) -> list[tuple[tuple, str]]:
+    problems: list[tuple[tuple, str]] = []
+    devices = {d.name: d for d in model.devices}
+    seen: set[str] = set()
+    for i, tag in enumerate(model.tags):
+        if tag.name in seen:
+            problems.append((("tags", i, "name"), f"duplicate tag name {tag.name!r}"))
+        seen.add(tag.name)
+        if tag.min is not None and tag.max is not None and tag.min >= tag.max:
+            problems.append((("tags", i, "max"), f"must be above min ({tag.min}), found {tag.max}"))
+        device = devices.get(tag.device)
+        if device is None:
+            known = ", ".join(sorted(devices)) or "none declared"
+            problems.append((("tags", i, "device"),
+                             f"unknown device {tag.device!r} (devices: {known})"))
+            continue
+        if device.protocol.startswith("modbus") and not tag.address:
+            problems.append((("tags", i, "address"), "a Modbus tag needs an address, e.g. \"hr:100\""))
+            continue
+        if device.protocol == "opcua" and not tag.node:
+            problems.append((("tags", i, "node"), "an OPC UA tag needs a node, e.g. \"ns=2;s=X\""))
+            continue
+        for key, message in check_point(device.protocol, point_of(tag)):
+            problems.append((("tags", i, key), message))
+    return problems
+
+
+def load_project(path: str | Path) -> Project:
+    """Read, parse and validate a project file. Raises `ProjectInvalid` with every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProjectInvalid([ProjectError(path, None, "file", "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectInvalid([ProjectError(path, None, "file", f"cannot read: {exc}")]) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        msg = getattr(exc, "msg", str(exc))
+        raise ProjectInvalid([ProjectError(path, line, "toml", f"not valid TOML: {msg}")]) from None
+    lines = locate(text)
+    try:
+        model = ProjectModel.model_validate(raw)
+    except ValidationError as exc:
+        raise ProjectInvalid(_pydantic_errors(path, raw, lines, exc)) from None
+    problems = _check_devices(model) + _check_tags(model)
+    problems += cross_check(model.alarms, {t.name for t in model.tags})
+    if problems:
+        raise ProjectInvalid([
+            ProjectError(path, find_line(lines, loc), _field_name(raw, loc), message)
+            for loc, message in problems
+        ])
+    return Project(path=path, model=model, lines=lines)
