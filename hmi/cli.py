@@ -19,6 +19,7 @@ from hmi.project import ProjectInvalid
 COMMAND_MODULES = (
     "hmi.cli_core",
     "hmi.cli_drivers",
+    "hmi.cli_opcua",
     "hmi.cli_history",
     "hmi.cli_alarms",
     "hmi.bench.harness",
