@@ -1,0 +1,197 @@
+"""The headless station: device runners, the tag table, and one dispatch path to the services.
+
+Every batch from every device thread goes through one queue into one thread, `hmi-dispatch`,
+which applies it to the `TagStore` and hands it to each service (historian, alarms, MES outbox,
+GUI bridge) in a fixed order. One path means consumers see batches in the same order, never
+concurrently, and a slow consumer shows up in one place (`dispatch_lag_s`). Runs without Qt:
+the GUI subscribes through `hmi.bridge` like any other listener.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import importlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from drivers.base import WriteResult, WriteStatus
+from hmi.device_runner import DeviceRunner
+from hmi.paths import data_dir as default_data_dir
+from hmi.project import Project
+from hmi.tags import Reason, Sample, Scalar, TagStore, bad
+
+log = logging.getLogger(__name__)
+
+SERVICES: tuple[str, ...] = ("hmi.historian:HistorianService", "alarms.service:AlarmService")
+_STOP = object()
+
+
+class Service(Protocol):
+    """A consumer of tag batches with a lifecycle. `on_batch` runs in `hmi-dispatch`: be quick."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def on_batch(self, batch: list[Sample]) -> None: ...
+
+
+def load_services(names: Iterable[str], runtime: Runtime) -> list[Any]:
+    """Instantiate services by `module:Class`; a module not yet in this build is skipped."""
+    services = []
+    for spec in names:
+        module_name, _, cls_name = spec.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                log.info("service %s not available", spec)
+                continue
+            raise
+        services.append(getattr(module, cls_name)(runtime))
+    return services
+
+
+class Runtime:
+    """Owns the devices, the tag table and the services. `start()`/`stop()` from one thread."""
+
+    def __init__(self, project: Project, data_dir: Path | str | None = None,
+                 services: Sequence[str] | None = SERVICES,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.project = project
+        self.data_dir = default_data_dir(data_dir)
+        self.clock = clock
+        self.tags = TagStore(t.name for t in project.tags)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._dispatch = threading.Thread(target=self._dispatch_main, name="hmi-dispatch",
+                                          daemon=True)
+        self.runners: dict[str, DeviceRunner] = {}
+        self._disabled: list[str] = []
+        for device in project.devices:
+            if not device.enabled:
+                self._disabled.append(device.name)
+                continue
+            spec = project.device_spec(device, self.data_dir)
+            self.runners[device.name] = DeviceRunner(spec, project.points(device.name), self.post)
+        self.services: list[Any] = load_services(services or (), self)
+        self._tag_device = {t.name: t.device for t in project.tags}
+        self.dispatched_batches = 0
+        self.dispatch_lag_s = 0.0
+        self._started = False
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        for service in self.services:
+            service.start()
+        self._dispatch.start()
+        for name in self._disabled:
+            self.post([bad(t.name, Reason.OUT_OF_SERVICE, f"device {name} disabled")
+                       for t in self.project.tags if t.device == name])
+        for runner in self.runners.values():
+            runner.start()
+        log.info("runtime started: %d devices, %d tags", len(self.runners), len(self.tags.names()))
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        for runner in self.runners.values():
+            runner.stop()
+        self._queue.put(_STOP)
+        self._dispatch.join(10.0)
+        for service in reversed(self.services):
+            try:
+                service.stop()
+            except Exception:  # noqa: BLE001 - one service failing to stop must not keep the
+                # others (e.g. the historian's final commit) from stopping
+                log.exception("service %s failed to stop", type(service).__name__)
+        log.info("runtime stopped")
+
+    def __enter__(self) -> Runtime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_first_cycle(self, timeout_s: float = 10.0) -> bool:
+        """Block until every device has tried one read (good or bad) and it was dispatched."""
+        deadline = time.monotonic() + timeout_s
+        for runner in self.runners.values():
+            if not runner.first_cycle.wait(max(0.0, deadline - time.monotonic())):
+                return False
+        return self.flush(max(0.1, deadline - time.monotonic()))
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until everything posted so far has been dispatched."""
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout_s)
+
+    # ---- data path --------------------------------------------------------------------------
+    def post(self, batch: list[Sample]) -> None:
+        """Hand a batch to the dispatch thread. Any thread; never blocks."""
+        if batch:
+            self._queue.put((time.monotonic(), batch))
+
+    def _dispatch_main(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            if isinstance(item, threading.Event):
+                item.set()
+                continue
+            posted, batch = item
+            try:
+                self._deliver(batch)
+            except Exception:  # noqa: BLE001 - thread boundary: one bad batch or consumer must
+                # not stop the data path for every other tag
+                log.exception("dispatch failed for a batch of %d samples", len(batch))
+            self.dispatch_lag_s = time.monotonic() - posted
+            self.dispatched_batches += 1
+
+    def _deliver(self, batch: list[Sample]) -> None:
+        accepted = self.tags.apply(batch)
+        if not accepted:
+            return
+        for service in self.services:
+            try:
+                service.on_batch(accepted)
+            except Exception:  # noqa: BLE001 - a failing consumer is logged; others still get data
+                log.exception("service %s failed on a batch", type(service).__name__)
+        for listener in self.tags.listeners():
+            try:
+                listener(accepted)
+            except Exception:  # noqa: BLE001 - same: a listener bug must not stop dispatch
+                log.exception("tag listener failed")
+
+    # ---- commands ---------------------------------------------------------------------------
+    def submit_write(self, tag: str, value: Scalar, timeout_s: float = 5.0
+                     ) -> concurrent.futures.Future[WriteResult]:
+        """Write a tag (engineering units); the future gives the confirmed/rejected result.
+        Role checks and the audit trail sit above this, in the command layer."""
+        device = self._tag_device.get(tag)
+        runner = self.runners.get(device) if device else None
+        if runner is None:
+            future: concurrent.futures.Future[WriteResult] = concurrent.futures.Future()
+            why = f"unknown tag {tag!r}" if device is None else f"device {device} is disabled"
+            future.set_result(WriteResult(tag, WriteStatus.REJECTED, value, None, why))
+            return future
+        return runner.submit_write(tag, value, timeout_s)
+
+    def write(self, tag: str, value: Scalar, timeout_s: float = 5.0) -> WriteResult:
+        """Blocking `submit_write`; for CLI and tests, never the GUI thread."""
+        return self.submit_write(tag, value, timeout_s).result(timeout_s + 2)
+
+    def device_health(self) -> dict[str, dict[str, object]]:
+        health = {name: runner.health() for name, runner in self.runners.items()}
+        for name in self._disabled:
+            health[name] = {"device": name, "state": "disabled"}
+        return health
