@@ -76,7 +76,8 @@ class SimDriver:
             value = opts.get("value", 0)
         if point.data_type == "bool":
             return bool(value)
-        if point.data_type in ("int16", "uint16", "int32", "uint32") and not isinstance(value, bool):
+        integer = point.data_type in ("int16", "uint16", "int32", "uint32")
+        if integer and not isinstance(value, bool):
             return round(value)
         return value
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import math
 import random
@@ -94,10 +95,8 @@ class DeviceRunner:
     def stop(self, timeout_s: float = 5.0) -> None:
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # loop closed between check and call
                 loop.call_soon_threadsafe(stop.set)
-            except RuntimeError:  # loop already closed between the check and the call
-                pass
         if self._thread.is_alive():
             self._thread.join(timeout_s)
         if self._thread.is_alive():
@@ -130,7 +129,8 @@ class DeviceRunner:
         if problem is not None:
             future.set_result(WriteResult(tag, WriteStatus.REJECTED, value, None, problem))
             return future
-        assert point is not None and loop is not None
+        assert point is not None
+        assert loop is not None
         return asyncio.run_coroutine_threadsafe(self._write(point, value, timeout_s), loop)
 
     # ---- device thread ----------------------------------------------------------------------
@@ -139,7 +139,7 @@ class DeviceRunner:
         self._loop = loop
         try:
             loop.run_until_complete(self._main())
-        except Exception:  # noqa: BLE001 - thread boundary: a crash must be logged, not lost
+        except Exception:
             log.exception("device %s runner crashed", self.spec.name)
             self._emit_bad(Reason.COMM_FAILURE, "runner crashed (see log)")
         finally:
@@ -168,7 +168,7 @@ class DeviceRunner:
                     await self._run_poll()
             except (CommError, TimeoutError, OSError) as exc:
                 self._on_down(exc)
-            except Exception as exc:  # noqa: BLE001 - runner boundary: a driver bug marks the
+            except Exception as exc:
                 # device BAD with the traceback logged, and the runner retries with backoff
                 log.exception("device %s: unexpected driver error", self.spec.name)
                 self._on_down(exc)
@@ -193,7 +193,7 @@ class DeviceRunner:
     async def _close_driver(self) -> None:
         try:
             await asyncio.wait_for(self.driver.close(), 3.0)
-        except Exception:  # noqa: BLE001 - close must never stop the reconnect loop
+        except Exception:
             log.debug("device %s: close failed", self.spec.name, exc_info=True)
 
     def _groups(self) -> list[tuple[float, list[Point]]]:

@@ -160,7 +160,8 @@ def _get(raw: dict, loc: tuple) -> Any:
     return node
 
 
-def _pydantic_errors(path: Path, raw: dict, lines: dict, exc: ValidationError) -> list[ProjectError]:
+def _pydantic_errors(path: Path, raw: dict, lines: dict, exc: ValidationError
+                     ) -> list[ProjectError]:
     errors = []
     for err in exc.errors():
         loc = tuple(err["loc"])
@@ -194,10 +195,9 @@ def _check_devices(model: ProjectModel) -> list[tuple[tuple, str]]:
             if not isinstance(dev.port, str) or not dev.port:
                 problems.append((("devices", i, "port"),
                                  "modbus-rtu needs the serial device, e.g. \"/dev/ttyUSB0\""))
-        elif dev.protocol == "opcua":
-            if not dev.url or not dev.url.startswith("opc.tcp://"):
-                problems.append((("devices", i, "url"),
-                                 f"opcua needs url = \"opc.tcp://host:port\", found {_show(dev.url)}"))
+        elif dev.protocol == "opcua" and not (dev.url or "").startswith("opc.tcp://"):
+            problems.append((("devices", i, "url"),
+                             f"opcua needs url = \"opc.tcp://host:port\", found {_show(dev.url)}"))
     return problems
 
 
@@ -218,7 +218,8 @@ def _check_tags(model: ProjectModel) -> list[tuple[tuple, str]]:
                              f"unknown device {tag.device!r} (devices: {known})"))
             continue
         if device.protocol.startswith("modbus") and not tag.address:
-            problems.append((("tags", i, "address"), "a Modbus tag needs an address, e.g. \"hr:100\""))
+            problems.append((("tags", i, "address"),
+                             "a Modbus tag needs an address, e.g. \"hr:100\""))
             continue
         if device.protocol == "opcua" and not tag.node:
             problems.append((("tags", i, "node"), "an OPC UA tag needs a node, e.g. \"ns=2;s=X\""))

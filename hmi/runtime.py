@@ -108,7 +108,7 @@ class Runtime:
         for service in reversed(self.services):
             try:
                 service.stop()
-            except Exception:  # noqa: BLE001 - one service failing to stop must not keep the
+            except Exception:
                 # others (e.g. the historian's final commit) from stopping
                 log.exception("service %s failed to stop", type(service).__name__)
         log.info("runtime stopped")
@@ -151,7 +151,7 @@ class Runtime:
             posted, batch = item
             try:
                 self._deliver(batch)
-            except Exception:  # noqa: BLE001 - thread boundary: one bad batch or consumer must
+            except Exception:
                 # not stop the data path for every other tag
                 log.exception("dispatch failed for a batch of %d samples", len(batch))
             self.dispatch_lag_s = time.monotonic() - posted
@@ -164,12 +164,12 @@ class Runtime:
         for service in self.services:
             try:
                 service.on_batch(accepted)
-            except Exception:  # noqa: BLE001 - a failing consumer is logged; others still get data
+            except Exception:
                 log.exception("service %s failed on a batch", type(service).__name__)
         for listener in self.tags.listeners():
             try:
                 listener(accepted)
-            except Exception:  # noqa: BLE001 - same: a listener bug must not stop dispatch
+            except Exception:
                 log.exception("tag listener failed")
 
     # ---- commands ---------------------------------------------------------------------------

@@ -86,8 +86,8 @@ def bad(tag: str, reason: Reason | str, detail: str = "", ts: float | None = Non
 
 def iso_utc(ts: float) -> str:
     """ISO-8601 UTC with milliseconds and a Z, e.g. 2026-11-23T06:00:00.123Z."""
-    whole = int(math.floor(ts))
-    ms = int(round((ts - whole) * 1000))
+    whole = math.floor(ts)
+    ms = round((ts - whole) * 1000)
     if ms == 1000:
         whole, ms = whole + 1, 0
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{ms:03d}Z"

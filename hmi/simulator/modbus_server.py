@@ -66,7 +66,7 @@ class _ImageContext(ModbusServerContext):
             return ExcCodes.ILLEGAL_ADDRESS
         return None
 
-    async def async_getValues(self, device_id: int, func_code: int, address: int,  # noqa: N802
+    async def async_getValues(self, device_id: int, func_code: int, address: int,
                               count: int = 1) -> list[int] | list[bool] | ExcCodes:
         table = _TABLE.get(func_code)
         if table is None:
@@ -75,7 +75,7 @@ class _ImageContext(ModbusServerContext):
             return problem
         return list(self.image.table(table)[address:address + count])
 
-    async def async_setValues(self, device_id: int, func_code: int, address: int,  # noqa: N802
+    async def async_setValues(self, device_id: int, func_code: int, address: int,
                               values: Sequence[int] | Sequence[bool]) -> ExcCodes | None:
         table = _TABLE.get(func_code)
         if table is None or table in ("ir", "di"):
