@@ -8,6 +8,7 @@ into exit 2. Shapes are checked by pydantic (`hmi.project_models`), then cross-r
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,8 +242,12 @@ def load_project(path: str | Path) -> Project:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        msg = getattr(exc, "msg", str(exc))
+        # Python 3.11's TOMLDecodeError has no lineno attribute: the position is in the text
+        found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = int(found.group(1)) if found else None
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        if "end of document" in str(exc):
+            line = line or text.count("\n") + 1
         raise ProjectInvalid([ProjectError(path, line, "toml", f"not valid TOML: {msg}")]) from None
     lines = locate(text)
     try:

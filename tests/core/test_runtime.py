@@ -1,0 +1,178 @@
+"""The runtime's threads: start/stop, one dispatch path, writes, and services, on sim devices."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from drivers.base import WriteStatus
+from hmi.project import load_project
+from hmi.runtime import Runtime
+from hmi.tags import Quality, Sample
+from tests.conftest import wait_until
+
+PROJECT = """\
+[project]
+name = "Runtime test"
+
+[[devices]]
+name = "fast"
+protocol = "sim"
+poll_ms = 50
+
+[[devices]]
+name = "slow"
+protocol = "sim"
+poll_ms = 200
+
+[[devices]]
+name = "off"
+protocol = "sim"
+enabled = false
+
+[[tags]]
+name = "Fast.Counter"
+device = "fast"
+type = "uint32"
+sim = { signal = "counter" }
+
+[[tags]]
+name = "Fast.Slower"
+device = "fast"
+poll_ms = 500
+sim = { signal = "counter" }
+
+[[tags]]
+name = "Slow.Setpoint"
+device = "slow"
+type = "float32"
+writable = true
+min = 0
+max = 100
+sim = { value = 5.0 }
+
+[[tags]]
+name = "Off.Value"
+device = "off"
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    path = tmp_path / "rt.toml"
+    path.write_text(PROJECT, encoding="utf-8")
+    return load_project(path)
+
+
+class RecordingService:
+    """A real consumer: remembers what the dispatch thread handed it and on which thread."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.batches: list[list[Sample]] = []
+        self.threads: set[str] = set()
+        self.started = self.stopped = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def on_batch(self, batch: list[Sample]) -> None:
+        self.threads.add(threading.current_thread().name)
+        self.batches.append(batch)
+
+
+def test_each_device_runs_in_its_own_thread_and_stops_cleanly(project, data_dir) -> None:
+    runtime = Runtime(project, data_dir, services=())
+    runtime.start()
+    try:
+        names = {t.name for t in threading.enumerate()}
+        assert {"hmi-device-fast", "hmi-device-slow", "hmi-dispatch"} <= names
+        assert "hmi-device-off" not in names
+        assert runtime.wait_first_cycle(5)
+        wait_until(lambda: (runtime.tags.value("Fast.Counter") or 0) >= 5)
+    finally:
+        runtime.stop()
+    assert not [t for t in threading.enumerate() if t.name.startswith("hmi-")]
+
+
+def test_disabled_device_tags_are_bad_out_of_service(project, data_dir) -> None:
+    with Runtime(project, data_dir, services=()) as runtime:
+        runtime.wait_first_cycle(5)
+        sample = runtime.tags.get("Off.Value")
+        assert sample is not None and sample.quality is Quality.BAD
+        assert "disabled" in sample.reason
+        assert runtime.device_health()["off"]["state"] == "disabled"
+
+
+def test_slower_per_tag_rate_is_polled_less_often(project, data_dir) -> None:
+    with Runtime(project, data_dir, services=()) as runtime:
+        wait_until(lambda: (runtime.tags.value("Fast.Counter") or 0) >= 20, timeout_s=10)
+        fast = runtime.tags.value("Fast.Counter")
+        slower = runtime.tags.value("Fast.Slower")
+    assert slower < fast / 3, (fast, slower)
+
+
+def test_services_get_every_batch_in_the_dispatch_thread(project, data_dir, monkeypatch) -> None:
+    import hmi.runtime as runtime_module
+
+    module = type(runtime_module)("recording_service_module")
+    module.RecordingService = RecordingService
+    monkeypatch.setitem(__import__("sys").modules, "recording_service_module", module)
+    runtime = Runtime(project, data_dir, services=("recording_service_module:RecordingService",))
+    service = runtime.services[0]
+    runtime.start()
+    try:
+        wait_until(lambda: len(service.batches) >= 5)
+        assert service.started
+    finally:
+        runtime.stop()
+    assert service.stopped
+    assert service.threads == {"hmi-dispatch"}
+    assert all(s.tag in {"Fast.Counter", "Fast.Slower", "Slow.Setpoint", "Off.Value"}
+               for batch in service.batches for s in batch)
+
+
+def test_missing_service_module_is_skipped(project, data_dir) -> None:
+    runtime = Runtime(project, data_dir, services=("no_such_module_xyz:Service",))
+    assert runtime.services == []
+
+
+def test_write_is_confirmed_by_read_back(project, data_dir) -> None:
+    with Runtime(project, data_dir, services=()) as runtime:
+        runtime.wait_first_cycle(5)
+        result = runtime.write("Slow.Setpoint", 42.5)
+        assert result.status is WriteStatus.CONFIRMED and result.value == 42.5
+        assert runtime.flush(5)  # the read-back travels the same dispatch path as polls
+        assert runtime.tags.value("Slow.Setpoint") == 42.5
+
+
+@pytest.mark.parametrize(("tag", "value", "why"), [
+    ("Slow.Setpoint", float("nan"), "not a finite number"),
+    ("Slow.Setpoint", float("inf"), "not a finite number"),
+    ("Slow.Setpoint", 101.0, "above the maximum"),
+    ("Slow.Setpoint", -1, "below the minimum"),
+    ("Slow.Setpoint", "ten", "takes a number"),
+    ("Fast.Counter", 3, "not writable"),
+    ("No.Such.Tag", 1, "unknown tag"),
+    ("Off.Value", 1, "disabled"),
+])
+def test_bad_writes_are_refused_before_anything_is_sent(project, data_dir, tag, value, why):
+    with Runtime(project, data_dir, services=()) as runtime:
+        runtime.wait_first_cycle(5)
+        result = runtime.write(tag, value)
+        assert result.status is WriteStatus.REJECTED
+        assert why in result.message
+        assert runtime.tags.value("Slow.Setpoint") == 5.0
+
+
+def test_health_reports_counters_and_state(project, data_dir) -> None:
+    with Runtime(project, data_dir, services=()) as runtime:
+        runtime.wait_first_cycle(5)
+        wait_until(lambda: runtime.device_health()["fast"].get("requests", 0) >= 3)
+        health = runtime.device_health()["fast"]
+        assert health["state"] == "connected" and health["protocol"] == "sim"
+        assert health["rtt_mean_ms"] is not None
