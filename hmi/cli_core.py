@@ -8,6 +8,7 @@ import asyncio
 import json
 import signal
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -167,21 +168,30 @@ def run_headless(project: Project, data: str | None, duration: float | None,
     return 0
 
 
-def _run_gui(project_path: Path, data: str | None, duration: float | None) -> int:
+def _gui_entry() -> object | None:
+    """The GUI's entry point, or None in a build without the operator screens."""
     try:
         from hmi.app import run_gui  # type: ignore[import-not-found]
     except ModuleNotFoundError as exc:
         if exc.name != "hmi.app":
             raise
-        raise _error("the operator screens are not in this build yet: add --headless") from None
-    return int(run_gui(project_path, data, duration))
+        return None
+    return run_gui
+
+
+def _run(project_path: Path, project: Project, args: argparse.Namespace, data: str | None) -> int:
+    run_gui = None if args.headless else _gui_entry()
+    if run_gui is None:
+        if not args.headless:
+            print("note: the operator screens are not in this build yet; running headless",
+                  file=sys.stderr, flush=True)
+        return run_headless(project, data, args.duration, args.status_every)
+    return int(run_gui(project_path, data, args.duration))  # type: ignore[operator]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     project = load_project(args.project)
-    if not args.headless:
-        return _run_gui(args.project, args.data, args.duration)
-    return run_headless(project, args.data, args.duration, args.status_every)
+    return _run(args.project, project, args, args.data)
 
 
 def _read_once(project: Project, data: str | None, timeout_s: float) -> list[dict]:
@@ -274,9 +284,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"demo plant: Modbus TCP 127.0.0.1:{sim.modbus_port}, OPC UA "
               f"opc.tcp://127.0.0.1:{sim.opcua_port}; project {project_path}", flush=True)
         project = load_project(project_path)
-        if args.headless:
-            return run_headless(project, str(folder), args.duration, args.status_every)
-        return _run_gui(project_path, str(folder), args.duration)
+        return _run(project_path, project, args, str(folder))
     finally:
         sim.stop()
 
