@@ -166,7 +166,7 @@ def _pydantic_errors(path: Path, raw: dict, lines: dict, exc: ValidationError
     errors = []
     for err in exc.errors():
         loc = tuple(err["loc"])
-        message = err["msg"]
+        message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key (check the spelling)"
         elif err["type"] == "missing":

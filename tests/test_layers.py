@@ -26,7 +26,8 @@ def core_modules() -> list[str]:
 
 def test_core_modules_import_with_qt_blocked() -> None:
     modules = core_modules()
-    assert "hmi.runtime" in modules and "drivers.base" in modules
+    assert "hmi.runtime" in modules
+    assert "drivers.base" in modules
     script = (
         "import sys\n"
         "for name in ('PySide6', 'shiboken6', 'pyqtgraph', 'qasync'):\n"

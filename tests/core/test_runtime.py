@@ -103,7 +103,8 @@ def test_disabled_device_tags_are_bad_out_of_service(project, data_dir) -> None:
     with Runtime(project, data_dir, services=()) as runtime:
         runtime.wait_first_cycle(5)
         sample = runtime.tags.get("Off.Value")
-        assert sample is not None and sample.quality is Quality.BAD
+        assert sample is not None
+        assert sample.quality is Quality.BAD
         assert "disabled" in sample.reason
         assert runtime.device_health()["off"]["state"] == "disabled"
 
@@ -145,7 +146,8 @@ def test_write_is_confirmed_by_read_back(project, data_dir) -> None:
     with Runtime(project, data_dir, services=()) as runtime:
         runtime.wait_first_cycle(5)
         result = runtime.write("Slow.Setpoint", 42.5)
-        assert result.status is WriteStatus.CONFIRMED and result.value == 42.5
+        assert result.status is WriteStatus.CONFIRMED
+        assert result.value == 42.5
         assert runtime.flush(5)  # the read-back travels the same dispatch path as polls
         assert runtime.tags.value("Slow.Setpoint") == 42.5
 
@@ -174,5 +176,6 @@ def test_health_reports_counters_and_state(project, data_dir) -> None:
         runtime.wait_first_cycle(5)
         wait_until(lambda: runtime.device_health()["fast"].get("requests", 0) >= 3)
         health = runtime.device_health()["fast"]
-        assert health["state"] == "connected" and health["protocol"] == "sim"
+        assert health["state"] == "connected"
+        assert health["protocol"] == "sim"
         assert health["rtt_mean_ms"] is not None

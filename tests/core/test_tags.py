@@ -17,12 +17,14 @@ def test_sample_json_shape() -> None:
     assert sample.to_json() == {"name": "A", "value": 1.5, "quality": "good", "reason": "",
                                 "ts": "2026-11-23T08:00:00.250Z"}
     nan = Sample("A", math.nan, 0.0, Quality.BAD, "bad value").to_json()
-    assert nan["value"] is None and nan["quality"] == "bad"
+    assert nan["value"] is None
+    assert nan["quality"] == "bad"
 
 
 def test_bad_sample_carries_the_reason() -> None:
     sample = bad("A", Reason.COMM_FAILURE, "connection refused", ts=10.0)
-    assert sample.quality is Quality.BAD and sample.value is None
+    assert sample.quality is Quality.BAD
+    assert sample.value is None
     assert sample.reason == "comm failure: connection refused"
 
 
@@ -41,11 +43,13 @@ def test_scaling_round_trips_and_rounds_integers() -> None:
 def test_store_starts_not_yet_read_and_ignores_unknown_tags() -> None:
     store = TagStore(["A", "B"])
     first = store.get("A")
-    assert first is not None and first.quality is Quality.BAD
+    assert first is not None
+    assert first.quality is Quality.BAD
     assert first.reason == "not yet read"
     accepted = store.apply([Sample("A", 1, 1.0), Sample("Z", 2, 1.0)])
     assert [s.tag for s in accepted] == ["A"]
-    assert store.value("A") == 1 and store.value("B", "n/a") == "n/a"
+    assert store.value("A") == 1
+    assert store.value("B", "n/a") == "n/a"
     assert store.get("Z") is None
 
 
