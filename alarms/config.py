@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from alarms.suppression import ExpressionError, parse_condition
 
 AlarmType = Literal[
     "high", "highhigh", "low", "lowlow", "digital", "deviation", "roc", "bad_quality"
@@ -66,6 +68,14 @@ class AlarmSettings(BaseModel):
     chatter_count: int = Field(3, ge=2)  # activations within chatter_window_s
     chatter_window_s: float = Field(60.0, gt=0)
     stale_hours: float = Field(24.0, gt=0)
+    fleeting_s: float = Field(2.0, ge=0)  # raise to RTN quicker than this is "fleeting"
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> AlarmSettings:
+        if self.shelve_default_min > self.shelve_max_min:
+            raise ValueError(f"shelve_default_min ({self.shelve_default_min}) is above "
+                             f"shelve_max_min ({self.shelve_max_min})")
+        return self
 
 
 ALARM_SUFFIX: dict[str, str] = {
@@ -73,6 +83,21 @@ ALARM_SUFFIX: dict[str, str] = {
     "digital": "DI", "deviation": "DEV", "roc": "ROC", "bad_quality": "BAD",
 }
 NEEDS_LIMIT = {"high", "highhigh", "low", "lowlow", "deviation", "roc"}
+
+
+def severity_of(alarm: AlarmConfig) -> int:
+    """1-1000 severity: the given one, else the priority's band value."""
+    return alarm.severity or PRIORITY_SEVERITY[alarm.priority]
+
+
+def priority_of(alarm: AlarmConfig) -> str:
+    """The priority shown to operators. A severity given without a priority picks the band."""
+    if alarm.severity is not None and "priority" not in alarm.model_fields_set:
+        for name, floor in (("urgent", 800), ("high", 600), ("medium", 400)):
+            if alarm.severity >= floor:
+                return name
+        return "low"
+    return alarm.priority
 
 
 def alarm_name(alarm: AlarmConfig) -> str:
@@ -101,4 +126,12 @@ def cross_check(alarms: list[AlarmConfig], tag_names: set[str]) -> list[tuple[tu
             elif alarm.setpoint_tag not in tag_names:
                 problems.append((("alarms", i, "setpoint_tag"),
                                  f"unknown tag {alarm.setpoint_tag!r}"))
+        if alarm.suppress_when:
+            try:
+                condition = parse_condition(alarm.suppress_when)
+            except ExpressionError as exc:
+                problems.append((("alarms", i, "suppress_when"), str(exc)))
+            else:
+                for tag in sorted(condition.tags - tag_names):
+                    problems.append((("alarms", i, "suppress_when"), f"unknown tag {tag!r}"))
     return problems
