@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from drivers.base import CommError, DriverHealth, WriteRejected, WriteResult, WriteStatus
+from drivers.base import CommError, WriteRejected, WriteResult, WriteStatus
 from drivers.registry import create_driver
 from hmi.tags import DeviceSpec, Point, Reason, Sample, Scalar, bad
 
@@ -84,6 +84,7 @@ class DeviceRunner:
         self.down_since: float | None = None
         self.last_good_ts: float | None = None
         self.cycles = 0
+        self.reconnects = 0  # successful connects after being down; the runner owns reconnects
         self._health_cache: dict[str, object] = {}
         self._health_ts = 0.0
 
@@ -112,6 +113,7 @@ class DeviceRunner:
             "down_since": self.down_since,
             "last_good_ts": self.last_good_ts,
             "cycles": self.cycles,
+            "reconnects": self.reconnects,
             "poll_s": self.spec.poll_s,
             "tags": len(self.points),
         })
@@ -262,8 +264,7 @@ class DeviceRunner:
         if self.down_since is not None:
             log.warning("device %s recovered after %.1f s", self.spec.name,
                         time.time() - self.down_since)
-            health: DriverHealth = self.driver.health()
-            health.reconnects += 1
+            self.reconnects += 1
         self.down_since = None
         self.state = "connected"
 

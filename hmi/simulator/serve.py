@@ -272,6 +272,13 @@ class SimulatorThread:
             self._error = exc
             self._ready.set()
         finally:
+            # asyncua's server leaves session/subscription tasks behind after stop(): cancel
+            # them so the loop closes clean instead of warning "Task was destroyed"
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
 
     async def _run(self) -> None:
