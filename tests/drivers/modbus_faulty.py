@@ -48,10 +48,12 @@ class FaultyModbusServer:
             self._server.close()
             self._server = None
         for writer in list(self._writers):
-            writer.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            writer.close()  # a handler blocked in read gets EOF and ends by itself
+        if self._tasks:
+            _done, pending = await asyncio.wait(list(self._tasks), timeout=2.0)
+            for task in pending:  # e.g. sleeping in "delay" mode
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -85,8 +87,8 @@ class FaultyModbusServer:
                     frame = struct.pack(">H", (tid + 1) & 0xFFFF) + frame[2:]
                 writer.write(frame)
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # the client went away, or stop(): either way this connection is over
         finally:
             self._writers.discard(writer)
             writer.close()
