@@ -134,3 +134,19 @@ def test_check_point_rejects(point: Point, field: str, fragment: str) -> None:
 ])
 def test_check_point_accepts(point: Point) -> None:
     assert check_point(point) == []
+
+
+def test_compiled_block_matches_one_by_one_decoding_with_overlaps_and_mixed_orders() -> None:
+    from drivers.modbus_codec import compile_block
+
+    registers = [0x4049, 0x0FDB, 0x8001, 0xFFFE, 0x4142, 0x4300, 0x1234, 0x5678]
+    fields = [("float32", "ABCD", 0, None, 0), ("uint16", "ABCD", 0, None, 1),  # overlaps
+              ("int16", "BADC", 0, None, 3), ("bool", "ABCD", 0, 15, 2),
+              ("string", "ABCD", 3, None, 4), ("uint32", "CDAB", 0, None, 6),
+              ("int32", "DCBA", 0, None, 6), ("bool", "ABCD", 0, None, 5)]
+    expected = [decode_registers(kind, order, length, registers[offset:], bit)
+                for kind, order, length, bit, offset in fields]
+    assert compile_block(fields)(registers) == expected
+    assert expected[1] == 0x0FDB
+    assert expected[4] == "ABC"
+    assert expected[5] == 0x56781234
