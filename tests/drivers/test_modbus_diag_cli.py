@@ -91,3 +91,18 @@ def test_diag_unknown_device_is_bad_input(image_server: Any, tmp_path: Path, dat
     path = write_project(tmp_path, image_server.port)
     assert main(["diag", str(path), "--device", "nope"]) == 2
     assert "unknown device 'nope'" in capsys.readouterr().err
+
+
+def test_project_loader_reports_modbus_point_problems_with_lines(tmp_path: Path,
+                                                                 capsys: Any) -> None:
+    path = write_project(tmp_path, 502)
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('address = "hr:2"\ntype = "float32"',
+                        'address = "hr:65535"\ntype = "float32"')
+    text = text.replace('address = "coil:0"', 'address = "coil:0"\ntype = "float32"')
+    path.write_text(text, encoding="utf-8")
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "tags.b.address: float32 needs 2 registers from 65535" in err
+    assert "tags.c.type: coil holds single bits" in err
+    assert "diag.toml:" in err
