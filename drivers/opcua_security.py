@@ -140,7 +140,9 @@ class FolderTrustStore(TrustStore):
                     self._fingerprints.add(fingerprint(load_cert(path)))
                 except ValueError:
                     log.warning("cannot read trusted certificate %s", path)
-        await super().load()
+        await self.load_crl()
+        if self._fingerprints:  # the library refuses to build an empty store
+            await self.load_trust()
 
     def is_trusted(self, certificate: x509.Certificate) -> bool:
         if fingerprint(certificate) in self._fingerprints:
