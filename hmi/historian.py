@@ -1,0 +1,241 @@
+"""The local SQLite historian: records tag samples to `<data_dir>/history.db` and answers trends.
+
+`Historian` is the whole thing for direct use (tests, tools, the bench); `HistorianService` is
+its runtime face: `on_batch` runs in the runtime's dispatch thread and only queues the batch for
+the writer thread `hmi-historian` (see `hmi.historian_writer`), so a slow disk never delays
+alarms or the GUI.
+
+Gaps are history too. A BAD sample is stored with a NULL value (a device outage starts there);
+`stop()` stores a "runtime stopped" marker for every tag, and `start()` stores a "runtime down"
+marker after the last recorded row when the previous run did not stop cleanly (a kill, a power
+cut), plus a row in `gaps` for the whole interval. A trend therefore shows a break, never a
+straight line across a night the station was off.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from hmi.historian_filter import Row, StorageFilter, StoragePolicy, policy_for
+from hmi.historian_query import Decimated, HistoryReader
+from hmi.historian_rollup import Maintenance
+from hmi.historian_schema import DB_NAME, db_size_bytes, get_meta, open_db, set_meta
+from hmi.historian_writer import HistorianWriter, TagIds
+from hmi.tags import Quality, Sample
+
+log = logging.getLogger(__name__)
+
+STOPPED = "runtime stopped"
+DOWN = "runtime down (not stopped cleanly)"
+
+
+class Historian:
+    """Records samples and answers queries. `start()`/`stop()` from one thread; `submit`,
+    `flush` and the query methods from any thread (each thread gets its own reader)."""
+
+    def __init__(self, path: Path | str, *, tags: Iterable[str] = (),
+                 policies: Mapping[str, StoragePolicy] | None = None,
+                 raw_days: float = 30, rollup_days: float = 400, heartbeat_s: float = 300,
+                 clock: Callable[[], float] = time.time, maintenance_s: float = 10.0,
+                 busy_timeout_s: float = 5.0) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        self.raw_days = raw_days
+        self.rollup_days = rollup_days
+        self.maintenance_s = maintenance_s
+        self.busy_timeout_s = busy_timeout_s
+        self._tag_names = list(tags)
+        self.filter = StorageFilter(heartbeat_s)
+        for name, policy in (policies or {}).items():
+            self.filter.set_policy(name, policy)
+        self.writer: HistorianWriter | None = None
+        self.maintenance: Maintenance | None = None
+        self._readers: list[HistoryReader] = []
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_project(cls, project: Any, data_dir: Path, clock: Callable[[], float] = time.time,
+                     **kwargs: Any) -> Historian:
+        """A historian with the project's `[historian]` settings and per-tag storage rules."""
+        settings = project.model.historian
+        policies = {t.name: policy_for(t, settings.heartbeat_s) for t in project.tags}
+        return cls(Path(data_dir) / DB_NAME, tags=[t.name for t in project.tags],
+                   policies=policies, raw_days=settings.raw_days,
+                   rollup_days=settings.rollup_days, heartbeat_s=settings.heartbeat_s,
+                   clock=clock, **kwargs)
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open (or create, upgrade, recover) the database, record the downtime gap, start the
+        writer thread. Raises `HistoryDbError` if the file is locked by another process."""
+        conn = open_db(self.path, self.busy_timeout_s)
+        ids = TagIds(conn, self.clock)
+        conn.execute("BEGIN IMMEDIATE")
+        ids.ensure(self._tag_names)
+        conn.execute("COMMIT")
+        self.maintenance = Maintenance(conn, self.raw_days, self.rollup_days)
+        self.writer = HistorianWriter(conn, ids, self.filter, self.maintenance, self.clock,
+                                      self.maintenance_s)
+        self._conn = conn
+        self._ids = ids
+        self._record_restart()
+        self.writer.start()
+        log.info("historian recording to %s", self.path)
+
+    def _record_restart(self) -> None:
+        conn = self._conn
+        lasts: list[Row] = []
+        for tag_id in self._ids.ids.values():
+            row = conn.execute("SELECT tag_id, t, value, quality, text, reason FROM samples "
+                               "WHERE tag_id = ? ORDER BY t DESC LIMIT 1", (tag_id,)).fetchone()
+            if row:
+                lasts.append(row)
+                self.filter.remember(row)
+        clean = get_meta(conn, "clean_stop")
+        now_ms = round(self.clock() * 1000)
+        markers: list[Row] = []
+        gap: tuple[int, str] | None = None
+        if clean == "1":
+            gap = (int(get_meta(conn, "stop_ms") or now_ms), STOPPED)
+        elif lasts:
+            last_ms = max(r[1] for r in lasts)
+            gap = (last_ms, DOWN)
+            markers = [(r[0], last_ms + 1, None, int(Quality.BAD), None, DOWN)
+                       for r in lasts if r[3] != Quality.BAD]
+            log.warning("history: the runtime was not stopped cleanly; gap recorded from %s",
+                        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last_ms / 1000)))
+        self.writer.write_rows(markers)
+        for row in markers:
+            self.filter.remember(row)
+        conn.execute("BEGIN IMMEDIATE")
+        if gap is not None and gap[0] < now_ms:
+            conn.execute("INSERT INTO gaps (t0, t1, reason) VALUES (?, ?, ?)",
+                         (gap[0], now_ms, gap[1]))
+        set_meta(conn, "clean_stop", 0)
+        conn.execute("COMMIT")
+
+    def stop(self) -> None:
+        """Write everything queued, mark every tag "runtime stopped", close. Idempotent."""
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return
+        writer.stop()
+        now = self.clock()
+        with self._lock:
+            readers, self._readers = self._readers, []
+        for reader in readers:
+            reader.close()
+        conn = self._conn
+        markers = self.filter.filter(
+            (tag_id, Sample(name, None, now, Quality.BAD, STOPPED))
+            for name, tag_id in self._ids.ids.items())
+        writer.write_rows(markers)
+        conn.execute("BEGIN IMMEDIATE")
+        set_meta(conn, "clean_stop", 1)
+        set_meta(conn, "stop_ms", round(now * 1000))
+        conn.execute("COMMIT")
+        conn.close()
+        log.info("historian stopped: %d batches, %d rows written", writer.committed_batches,
+                 writer.committed_rows)
+
+    def __enter__(self) -> Historian:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- ingest -----------------------------------------------------------------------------
+    def submit(self, batch: list[Sample]) -> None:
+        """Queue a batch for the writer. Any thread; never blocks."""
+        if self.writer is not None:
+            self.writer.submit(batch)
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until everything submitted so far is committed (acknowledged)."""
+        return self.writer.flush(timeout_s) if self.writer is not None else True
+
+    def maintain(self, timeout_s: float = 60.0) -> None:
+        """Run rollups and retention to completion now (tests, bench, `hmi history`)."""
+        if self.writer is not None and self.maintenance is not None:
+            self.writer.call(self.writer.maintain_all, timeout_s)
+
+    # ---- queries (any thread) ---------------------------------------------------------------
+    def reader(self) -> HistoryReader:
+        """This thread's reader, opened on first use and closed by `stop()`."""
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._local.reader = HistoryReader(self.path, self.busy_timeout_s)
+            with self._lock:
+                self._readers.append(reader)
+        return reader
+
+    def raw(self, tag: str, t0: float, t1: float) -> list[Sample]:
+        return self.reader().raw(tag, t0, t1)
+
+    def decimated(self, tag: str, t0: float, t1: float, buckets: int = 2000) -> Decimated:
+        return self.reader().decimated(tag, t0, t1, buckets)
+
+    def value_at(self, tag: str, t: float) -> Sample | None:
+        return self.reader().value_at(tag, t)
+
+    def statistics(self, tag: str, t0: float, t1: float) -> dict[str, Any]:
+        return self.reader().statistics(tag, t0, t1)
+
+    def gaps(self, tag: str, t0: float, t1: float) -> list[tuple[float, float, str]]:
+        return self.reader().gaps(tag, t0, t1)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What `hmi diag` and the diagnostics screen show. Any thread."""
+        writer = self.writer
+        maint = self.maintenance
+        return {
+            "path": str(self.path),
+            "size_bytes": db_size_bytes(self.path),
+            "running": writer is not None,
+            "committed_batches": writer.committed_batches if writer else None,
+            "committed_rows": writer.committed_rows if writer else None,
+            "failed_batches": writer.failed_batches if writer else None,
+            "pending_batches": writer.pending if writer else 0,
+            "last_commit_ts": writer.last_commit_ts if writer else None,
+            "last_error": writer.last_error if writer else "",
+            "samples_seen": self.filter.seen,
+            "samples_stored": self.filter.stored,
+            "purged_rows": maint.purged_rows if maint else 0,
+            "rollup_until_ts": maint.until_ms / 1000 if maint and maint.until_ms else None,
+        }
+
+
+class HistorianService:
+    """The historian as a runtime service (`hmi.runtime.SERVICES`). `on_batch` runs in the
+    dispatch thread and only queues; a project with `[historian] enabled = false` records
+    nothing."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+        settings = runtime.project.model.historian
+        self.historian: Historian | None = None
+        if settings.enabled:
+            self.historian = Historian.from_project(runtime.project, runtime.data_dir,
+                                                    clock=runtime.clock)
+
+    def start(self) -> None:
+        if self.historian is not None:
+            self.historian.start()
+
+    def stop(self) -> None:
+        if self.historian is not None:
+            self.historian.stop()
+
+    def on_batch(self, batch: list[Sample]) -> None:
+        if self.historian is not None:
+            self.historian.submit(batch)
+
+    def diagnostics(self) -> dict[str, Any]:
+        return self.historian.diagnostics() if self.historian else {"running": False}
