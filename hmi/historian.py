@@ -73,7 +73,10 @@ class Historian:
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         """Open (or create, upgrade, recover) the database, record the downtime gap, start the
-        writer thread. Raises `HistoryDbError` if the file is locked by another process."""
+        writer thread. Raises `HistoryDbError` if the file is locked by another process.
+        Idempotent."""
+        if self.writer is not None:
+            return
         conn = open_db(self.path, self.busy_timeout_s)
         ids = TagIds(conn, self.clock)
         conn.execute("BEGIN IMMEDIATE")
