@@ -294,3 +294,41 @@ def test_schema_is_without_rowid_and_versioned(hist: Historian) -> None:
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
+
+
+def test_kill_9_loses_at_most_the_batch_in_flight(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "history.db"
+    size = 500
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-m", "tests.core.historian_killer", str(path),
+                             str(size)], cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        acked = 0
+        for _ in range(40):
+            line = proc.stdout.readline()
+            assert line, "the ingest process died before it was killed"
+            acked = int(line)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(10)
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    conn = open_db(path, recover=False)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        n, lo, hi = conn.execute("SELECT count(*), min(value), max(value) FROM samples s "
+                                 "JOIN tags ON tags.id = s.tag_id WHERE tags.name = 'k' "
+                                 "AND s.value IS NOT NULL").fetchone()
+    finally:
+        conn.close()
+    assert acked >= 40
+    assert n >= acked * size  # every acknowledged row is there, contiguous from 0
+    assert (lo, n) == (0.0, hi + 1)
+    with Historian(path) as h:  # and the historian starts on it, recording the crash as a gap
+        assert h.value_at("k", 4e9).reason == DOWN
