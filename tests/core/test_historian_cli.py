@@ -117,7 +117,7 @@ def test_stats_json(project: Path, recorded: Path, capsys) -> None:
 ])
 def test_export_bad_input_exits_2_without_traceback(project: Path, recorded: Path, capsys,
                                                     argv: list[str], message: str) -> None:
-    code, out, err = run(capsys, "history", "export", str(project), *argv)
+    code, _, err = run(capsys, "history", "export", str(project), *argv)
     assert code == 2
     assert message in err
     assert "Traceback" not in err
