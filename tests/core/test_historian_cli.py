@@ -194,3 +194,13 @@ def test_runtime_records_every_tag_of_a_sim_project(project: Path, data_dir: Pat
     assert counts == sorted(counts)
     assert json.loads(out)[-1]["reason"] == "runtime stopped"
     assert "nothing recorded for Not.Recorded" not in err  # defined, so it has a row: no data
+
+
+def test_bench_quick_reports_every_figure() -> None:
+    from hmi.bench import historian as bench
+
+    results = bench.run(quick=True)
+    names = " | ".join(r.name for r in results)
+    assert len(results) == 4, names
+    assert all(r.value > 0 for r in results)
+    assert {r.unit for r in results} == {"rows/s", "B", "ms"}
