@@ -63,6 +63,14 @@ class AlarmService:
         self.journal.clear_heartbeat()
         self.journal.close()
 
+    def status_summary(self) -> str:
+        """One line for `hmi run`'s status output (any thread: reads counters only)."""
+        states = [r.state.value for r in list(self.manager.records.values())]
+        standing = sum(s in "BCDE" for s in states)
+        unacked = sum(s in "BD" for s in states)
+        return (f"alarms: {standing} standing, {unacked} unacked, "
+                f"{self.journal.rows_written} journaled")
+
     def on_batch(self, batch: list[Any]) -> None:
         """Dispatch thread: hand the batch over and return."""
         self._queue.put(batch)
