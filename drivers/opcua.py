@@ -30,7 +30,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import platformdirs
 from asyncua import Client, ua
@@ -311,12 +311,16 @@ class OpcUaDriver:
             MonitoringMode=ua.MonitoringMode.Reporting, RequestedParameters=mparams)
 
     def _on_publish(self, result: ua.PublishResult) -> None:
-        """asyncua's publish loop calls this per response. No I/O, no awaiting: decode and
-        hand the whole response to the sink as one batch."""
+        """asyncua's publish loop calls this per response and sends the next PublishRequest only
+        after it returns, so decoding is scheduled just after (`call_soon`): the next request
+        is already on the wire while this response is decoded. No I/O, no awaiting."""
         self._last_publish = time.monotonic()
         data = result.NotificationMessage.NotificationData
-        if not data:
-            return  # keep-alive
+        if data:
+            asyncio.get_running_loop().call_soon(self._deliver, data)
+
+    def _deliver(self, data: list[Any]) -> None:
+        """One publish response -> one batch of samples to the sink."""
         batch: list[Sample] = []
         handles = self._handles
         for notification in data:
@@ -327,7 +331,7 @@ class OpcUaDriver:
                         batch.append(self._sample(point, item.Value))
             elif (isinstance(notification, ua.StatusChangeNotification)
                   and not notification.Status.is_good()):
-                    self._mark_lost(f"subscription ended: {notification.Status.name}")
+                self._mark_lost(f"subscription ended: {notification.Status.name}")
         if batch and self._sink is not None:
             self._health.notifications += len(batch)
             self._sink(batch)
