@@ -45,6 +45,7 @@ class AlarmService:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name="hmi-alarms", daemon=True)
         self._started = False
+        self._closed = False
 
     def start(self) -> None:
         if self._started:
@@ -55,11 +56,14 @@ class AlarmService:
         self._thread.start()
 
     def stop(self) -> None:
-        if not self._started:
+        """Stop the thread (if started), commit, clear the heartbeat and close the file."""
+        if self._closed:
             return
-        self._started = False
-        self._queue.put(_STOP)
-        self._thread.join(10.0)
+        self._closed = True
+        if self._started:
+            self._started = False
+            self._queue.put(_STOP)
+            self._thread.join(10.0)
         self.journal.clear_heartbeat()
         self.journal.close()
 

@@ -24,6 +24,15 @@ from hmi.project import Project, load_project
 from hmi.timeparse import TimeParseError, parse_range
 
 
+def _show(value: Any) -> str:
+    """A value for a terminal: floats to 4 significant digits, None as blank."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def _error(message: str) -> Exception:
     from hmi.cli import CliError
 
@@ -150,9 +159,8 @@ def cmd_journal(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
         return 0
     for r in rows:
-        value = "" if r["value"] is None else r["value"]
         print(f"{r['time']}  {r['event']:<10} {r['state'] or '-'}  {r['priority'] or '-':<7} "
-              f"{r['alarm']:<36} {value!s:>10}  {r['user']}  {r['comment']}")
+              f"{r['alarm']:<36} {_show(r['value']):>10}  {r['user']}  {r['comment']}")
     print(f"({len(rows)} rows)", file=sys.stderr)
     return 0
 
@@ -169,7 +177,7 @@ def cmd_active(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         flag = "*" if r["first_out"] else " "
-        print(f"{r['state']} {flag} {r['priority']:<7} {r['name']:<36} {r['value']!s:>10}  "
+        print(f"{r['state']} {flag} {r['priority']:<7} {r['name']:<36} {_show(r['value']):>10}  "
               f"{r['raised'] or '':<24} {r['message']}")
     print(f"({len(rows)} alarms not normal; station {'running' if running else 'not running'})",
           file=sys.stderr)
