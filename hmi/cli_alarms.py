@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,10 @@ from alarms.permissions import AlarmCommandError
 from hmi.paths import data_dir
 from hmi.project import Project, load_project
 from hmi.timeparse import TimeParseError, parse_range
+
+# argparse takes "-8h" for an option; `--from -8h` is what operators type. argparse reads values
+# matching this (private) pattern as values when no option of the parser looks like one.
+_RELATIVE_TIME = re.compile(r"^-\d+(\.\d+)?(s|m|min|h|d|w)?$", re.IGNORECASE)
 
 
 def _show(value: Any) -> str:
@@ -63,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{name}", help=f"only rows with this {name}")
     p.add_argument("--limit", type=int, metavar="N")
     p.add_argument("--json", action="store_true")
+    p._negative_number_matcher = _RELATIVE_TIME
     p.set_defaults(func=cmd_journal)
 
     p = asub.add_parser("active", help="the alarm summary: every alarm not normal")
@@ -112,6 +118,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="start", metavar="T", help="default -24h")
     p.add_argument("--to", dest="end", metavar="T", help="default now")
     p.add_argument("--json", action="store_true")
+    p._negative_number_matcher = _RELATIVE_TIME
     p.set_defaults(func=cmd_report)
 
     p = asub.add_parser("export", help="write the master alarm database as CSV")
