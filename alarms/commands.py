@@ -2,7 +2,8 @@
 
 The choice: there is exactly one writer of alarm state at a time. While a station runs, its
 `AlarmService` owns the states; the CLI then only inserts a row into `alarm_commands`, which
-the service picks up within its cycle (~0.25 s), applies through the same `AlarmManager`
+the service picks up within its cycle (~0.25 s; rows older than 30 s are dropped, never applied
+late), applies through the same `AlarmManager`
 methods (so permissions, validation and journaling are identical) and marks done or refused
 with a one-line result the CLI prints. The service proves it is alive by a heartbeat row it
 rewrites every second; with no fresh heartbeat (no station running), the CLI builds an
@@ -22,6 +23,7 @@ from alarms.permissions import AlarmCommandError
 
 HEARTBEAT_S = 1.0  # how often the service rewrites its heartbeat
 ALIVE_S = 5.0  # a heartbeat younger than this means a service is running
+COMMAND_TTL_S = 30.0  # a queued command older than this is dropped, not applied late
 
 
 def service_running(journal: Journal, now: float | None = None) -> bool:
@@ -67,6 +69,12 @@ def run_pending(manager: AlarmManager, journal: Journal,
     """Apply every queued command (service side). Returns how many were handled."""
     handled = 0
     for cmd in journal.pending_commands():
+        if time.time() - cmd["ts"] > COMMAND_TTL_S:
+            # e.g. queued just before the station died: an ack applied minutes later, after a
+            # restart, would acknowledge something the operator never saw
+            journal.finish_command(cmd["id"], "expired", "not applied: too old", clock())
+            handled += 1
+            continue
         try:
             result = apply(manager, cmd["action"], cmd["alarm"], cmd["args"], cmd["user"],
                            cmd["role"])

@@ -102,3 +102,21 @@ def test_expression_evaluation() -> None:
     assert cond.evaluate({"Line.Running": True, "Line.Speed": 5, "Line.Mode": "manual"})
     assert not cond.evaluate({"Line.Running": True, "Line.Speed": 50, "Line.Mode": "manual"})
     assert not cond.evaluate({})  # unknown values never suppress
+
+
+def test_queued_commands_are_applied_once_and_stale_ones_dropped(tmp_path: Path) -> None:
+    import time
+
+    from alarms import commands
+    from tests.core.alarm_helpers import Clock, feed, manager
+
+    clock = Clock(time.time())
+    mgr, journal = manager(tmp_path, [{"tag": "T", "type": "digital"}], clock)
+    feed(mgr, "T", True)
+    fresh = journal.submit_command(time.time(), "ack", "T.DI", {}, "ann", None)
+    stale = journal.submit_command(time.time() - 3600, "ack", "T.DI", {}, "bob", None)
+    assert commands.run_pending(mgr, journal) == 2
+    assert journal.command_status(fresh) == ("done", "acknowledged 1 alarm(s): T.DI")
+    assert journal.command_status(stale) == ("expired", "not applied: too old")
+    assert commands.run_pending(mgr, journal) == 0
+    journal.close()
