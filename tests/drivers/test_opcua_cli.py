@@ -78,3 +78,16 @@ def test_certs_trust_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     junk.write_bytes(b"not a cert")
     assert main(["certs", "trust", str(junk), "--data", str(data)]) == 2
     assert "is not a certificate" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bench_quick_runs_and_meets_the_throughput_goal() -> None:
+    from hmi.bench.opcua import run
+
+    results = {r.name.split(",")[0]: r for r in run(quick=True)}
+    throughput = results["notifications/s into TagStore"]
+    assert throughput.value > 0
+    assert throughput.baseline
+    assert throughput.ratio is not None
+    assert throughput.ratio > 0.7  # goal 0.9x; a loaded 2-core CI box gets some slack
+    assert results["latency p95 source -> tag table"].value > 0
