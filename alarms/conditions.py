@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 from alarms.config import AlarmConfig
-from hmi.tags import Quality, Sample
+from hmi.tags import Quality, Reason, Sample
 
 
 def _number(value: Any) -> float | None:
@@ -44,7 +44,9 @@ def evaluate(cfg: AlarmConfig, sample: Sample, was: bool, setpoint: Any = None,
     """
     kind = cfg.type
     if kind == "bad_quality":
-        return sample.quality is Quality.BAD
+        # a device disabled in the project is out of service by design, not a comm failure
+        return (sample.quality is Quality.BAD
+                and not sample.reason.startswith(str(Reason.OUT_OF_SERVICE)))
     if sample.quality is Quality.BAD:
         return None
     if kind == "digital":

@@ -8,7 +8,7 @@ import pytest
 
 from alarms.permissions import AlarmCommandError, PermissionDenied, RoleTable
 from alarms.states import State
-from hmi.tags import Quality
+from hmi.tags import Quality, Sample
 from tests.core.alarm_helpers import Clock, events, feed, manager
 
 LEVEL = "Line1.Filler.Level"
@@ -232,6 +232,9 @@ def test_bad_quality_alarm_and_holding_others(tmp_path: Path) -> None:
     assert mgr.state("Line1.Filler.Level.BAD") is State.RTN_UNACK
     assert mgr.state("Line1.Filler.Level.HI") is State.RTN_UNACK
     assert events(journal, "Line1.Filler.Level.BAD") == ["raise", "rtn"]
+    mgr.ack(user="ann")
+    mgr.on_batch([Sample(LEVEL, None, clock.t, Quality.BAD, "out of service: device disabled")])
+    assert mgr.state("Line1.Filler.Level.BAD") is State.NORMAL
 
 
 def test_deviation_and_rate_of_change(tmp_path: Path) -> None:
