@@ -255,7 +255,7 @@ class AlarmManager:
         for name in names:
             self._log(self.defs[name], self.records[name], Event.REFUSED, now, user, why)
         if not names and self.journal is not None:
-            self.journal.append(JournalEntry(now, alarm or "*", "", "", "", 0, Event.REFUSED,
+            self.journal.append(JournalEntry(now, alarm or "*", "", "", "", 0, Event.REFUSED.value,
                                              "", None, None, user, why))
         self._finish(now)
         raise PermissionDenied(why)

@@ -284,3 +284,15 @@ def test_restore_after_restart(tmp_path: Path) -> None:
     assert again.state("Line1.Filler.Level.HI") is State.RTN_UNACK
     journal.close()
     journal2.close()
+
+
+def test_refused_ack_all_is_journaled(tmp_path: Path) -> None:
+    clock = Clock()
+    mgr, journal = manager(tmp_path, [HI], clock, permissions=RoleTable({"viewer": set()}))
+    feed(mgr, LEVEL, 95.0)
+    with pytest.raises(PermissionDenied, match="ack refused for vic"):
+        mgr.ack(user="vic", role="viewer")
+    journal.flush()
+    refused = journal.query(event="refused")
+    assert [(r["alarm"], r["user"]) for r in refused] == [("*", "vic")]
+    assert mgr.state("Line1.Filler.Level.HI") is State.UNACK
