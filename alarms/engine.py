@@ -208,6 +208,12 @@ class AlarmManager:
             self._hide(rec)
             self._log(d, rec, Event.SUPPRESS, now, SYSTEM, d.suppress.text)
         else:
+            if rec.active and d.config.on_delay_s > 0:
+                # the plant just restarted: let the condition qualify through its on-delay
+                # again, so a speed still ramping up is not annunciated at once (demo finding)
+                rec.active = False
+                rec.pending_since = now
+                self._pending.add(d.name)
             self._log(d, rec, Event.UNSUPPRESS, now, SYSTEM, d.suppress.text)
             self._reveal(d, rec, now)
 

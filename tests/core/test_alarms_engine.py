@@ -296,3 +296,23 @@ def test_refused_ack_all_is_journaled(tmp_path: Path) -> None:
     refused = journal.query(event="refused")
     assert [(r["alarm"], r["user"]) for r in refused] == [("*", "vic")]
     assert mgr.state("Line1.Filler.Level.HI") is State.UNACK
+
+
+def test_release_from_suppression_requalifies_through_on_delay(tmp_path: Path) -> None:
+    clock = Clock()
+    dev = {"tag": "Speed", "type": "deviation", "setpoint_tag": "SpeedSp", "limit": 20.0,
+           "on_delay_s": 10.0, "suppress_when": "not Running"}
+    mgr, journal = manager(tmp_path, [dev], clock)
+    feed(mgr, "SpeedSp", 300.0)
+    feed(mgr, "Running", False)
+    feed(mgr, "Speed", 0.0)
+    clock.t += 30
+    mgr.tick()
+    feed(mgr, "Running", True)  # restarted, still ramping up
+    assert mgr.state("Speed.DEV") is State.NORMAL
+    clock.t += 5
+    feed(mgr, "Speed", 290.0)  # reached the setpoint within the on-delay: no alarm
+    clock.t += 10
+    mgr.tick()
+    assert mgr.state("Speed.DEV") is State.NORMAL
+    assert "raise" not in events(journal)
