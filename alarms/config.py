@@ -69,6 +69,7 @@ class AlarmSettings(BaseModel):
     chatter_window_s: float = Field(60.0, gt=0)
     stale_hours: float = Field(24.0, gt=0)
     fleeting_s: float = Field(2.0, ge=0)  # raise to RTN quicker than this is "fleeting"
+    journal_days: float = Field(400.0, gt=0)  # journal rows older than this are purged
 
     @model_validator(mode="after")
     def _default_within_max(self) -> AlarmSettings:

@@ -167,6 +167,15 @@ class Journal:
             self.rows_written += len(rows)
             return len(rows)
 
+    def purge(self, before: float) -> int:
+        """Delete journal rows older than `before` and answered commands; returns rows deleted."""
+        with self._lock:
+            deleted = self._db.execute("DELETE FROM alarm_journal WHERE ts < ?",
+                                       (before,)).rowcount
+            self._db.execute("DELETE FROM alarm_commands WHERE status != 'pending' AND ts < ?",
+                             (before,))
+            return deleted
+
     def clear_heartbeat(self) -> None:
         with self._lock:
             self._db.execute("DELETE FROM alarm_heartbeat")

@@ -46,6 +46,7 @@ class AlarmService:
         self._thread = threading.Thread(target=self._main, name="hmi-alarms", daemon=True)
         self._started = False
         self._closed = False
+        self._next_purge = 0.0
 
     def start(self) -> None:
         if self._started:
@@ -53,6 +54,7 @@ class AlarmService:
         self._started = True
         self.journal.beat(self.clock(), os.getpid())
         self.journal.flush()
+        self._purge()
         self._thread.start()
 
     def stop(self) -> None:
@@ -151,9 +153,19 @@ class AlarmService:
             run_pending(self.manager, self.journal, self.clock)
             if beat:
                 self.journal.beat(time.time(), os.getpid())
+            if time.monotonic() >= self._next_purge:
+                self._purge()
         except Exception:
             # thread boundary: log it and keep ticking on the next cycle
             log.exception("alarm tick failed")
+
+    def _purge(self) -> None:
+        """Keep `journal_days` of journal (at start and hourly: a DELETE, not a VACUUM)."""
+        self._next_purge = time.monotonic() + 3600.0
+        days = self.runtime.project.model.alarm_settings.journal_days
+        deleted = self.journal.purge(self.clock() - days * 86400.0)
+        if deleted:
+            log.info("alarm journal: purged %d rows older than %g days", deleted, days)
 
     def _commit(self) -> None:
         try:

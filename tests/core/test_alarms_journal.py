@@ -58,3 +58,13 @@ def test_queries_by_time_area_priority_tag_state(tmp_path: Path) -> None:
     assert [r["event"] for r in journal.query(tag="A")] == ["raise", "ack"]
     assert journal.query(event="raise", limit=1)[0]["time"] == "1970-01-01T00:01:40.000Z"
     journal.close()
+
+
+def test_purge_keeps_recent_rows(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "alarms.db")
+    for ts in (100.0, 200.0, 300.0):
+        journal.append(JournalEntry(ts, "A.HI", "A", "P", "high", 700, "raise", "B"))
+    journal.flush()
+    assert journal.purge(250.0) == 2
+    assert [r["ts"] for r in journal.query()] == [300.0]
+    journal.close()
