@@ -15,6 +15,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from hmi.project import ProjectInvalid
+from hmi.runtime import StartError
 
 COMMAND_MODULES = (
     "hmi.cli_core",
@@ -68,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         for error in exc.errors:
             print(error, file=sys.stderr)
         print(f"hmi: {len(exc.errors)} problem(s) in the project file", file=sys.stderr)
+        return 2
+    except StartError as exc:
+        print(f"hmi: cannot start: {exc}", file=sys.stderr)
         return 2
     except CliError as exc:
         print(f"hmi: error: {exc}", file=sys.stderr)

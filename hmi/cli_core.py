@@ -159,11 +159,11 @@ def run_headless(project: Project, data: str | None, duration: float | None,
                 print(_status_line(runtime), flush=True)
                 next_status = now + status_every
             stop.wait(0.2)
+        print(_status_line(runtime), flush=True)
     finally:
         runtime.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    print(_status_line(runtime), flush=True)
     print("stopped", flush=True)
     return 0
 

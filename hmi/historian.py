@@ -242,3 +242,14 @@ class HistorianService:
 
     def diagnostics(self) -> dict[str, Any]:
         return self.historian.diagnostics() if self.historian else {"running": False}
+
+    def status_summary(self) -> str:
+        """One line for `hmi run`'s status output: rows stored and the file's size."""
+        if self.historian is None:
+            return "history: off"
+        d = self.historian.diagnostics()
+        size_mb = (d.get("size_bytes") or 0) / 1e6
+        pending = d.get("pending_batches") or 0
+        return (f"history: {d.get('committed_rows') or 0} rows, {size_mb:.1f} MB"
+                + (f", {pending} batches pending" if pending else "")
+                + (f", ERROR {d['last_error']}" if d.get("last_error") else ""))

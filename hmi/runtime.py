@@ -10,6 +10,7 @@ the GUI subscribes through `hmi.bridge` like any other listener.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import importlib
 import logging
 import queue
@@ -29,6 +30,11 @@ log = logging.getLogger(__name__)
 
 SERVICES: tuple[str, ...] = ("hmi.historian:HistorianService", "alarms.service:AlarmService")
 _STOP = object()
+
+
+class StartError(Exception):
+    """A service could not start (e.g. its database is locked by another station). Everything
+    already started has been stopped again; the message says which service and why."""
 
 
 class Service(Protocol):
@@ -87,8 +93,19 @@ class Runtime:
         if self._started:
             return
         self._started = True
+        started: list[Any] = []
         for service in self.services:
-            service.start()
+            try:
+                service.start()
+            except Exception as exc:
+                # report one readable error instead of a half-running station
+                log.debug("service %s failed to start", type(service).__name__, exc_info=True)
+                for done in reversed(started):
+                    with contextlib.suppress(Exception):
+                        done.stop()
+                self._started = False
+                raise StartError(f"{type(service).__name__} could not start: {exc}") from exc
+            started.append(service)
         self._dispatch.start()
         for name in self._disabled:
             self.post([bad(t.name, Reason.OUT_OF_SERVICE, f"device {name} disabled")
@@ -189,6 +206,25 @@ class Runtime:
     def write(self, tag: str, value: Scalar, timeout_s: float = 5.0) -> WriteResult:
         """Blocking `submit_write`; for CLI and tests, never the GUI thread."""
         return self.submit_write(tag, value, timeout_s).result(timeout_s + 2)
+
+    def diagnostics(self) -> dict[str, object]:
+        """Everything a diagnostics screen shows: devices, services (historian size, alarm
+        journal), and the dispatch path's own lag. Any thread."""
+        services = {}
+        for service in self.services:
+            report = getattr(service, "diagnostics", None)
+            if callable(report):
+                try:
+                    services[type(service).__name__] = report()
+                except Exception as exc:  # noqa: BLE001 - a report must not break the screen
+                    services[type(service).__name__] = {"error": str(exc)}
+        return {
+            "devices": self.device_health(),
+            "services": services,
+            "dispatch": {"batches": self.dispatched_batches,
+                         "lag_s": round(self.dispatch_lag_s, 4),
+                         "queued": self._queue.qsize()},
+        }
 
     def device_health(self) -> dict[str, dict[str, object]]:
         health = {name: runner.health() for name, runner in self.runners.items()}

@@ -179,3 +179,28 @@ def test_health_reports_counters_and_state(project, data_dir) -> None:
         assert health["state"] == "connected"
         assert health["protocol"] == "sim"
         assert health["rtt_mean_ms"] is not None
+
+
+def test_a_service_that_cannot_start_stops_the_others_and_says_why(
+        project, data_dir, capsys) -> None:
+    import sqlite3
+
+    from hmi.cli import main
+    from hmi.runtime import StartError
+
+    blocker = sqlite3.connect(data_dir / "history.db", timeout=0.1)
+    blocker.execute("CREATE TABLE IF NOT EXISTS hold (x)")
+    blocker.execute("BEGIN EXCLUSIVE")  # another station holding the historian
+    try:
+        runtime = Runtime(project, data_dir)
+        with pytest.raises(StartError, match=r"HistorianService could not start: .*locked"):
+            runtime.start()
+        assert not [t for t in threading.enumerate() if t.name.startswith("hmi-")]
+        assert main(["run", str(project.path), "--headless", "--for", "1",
+                     "--data", str(data_dir)]) == 2
+        err = capsys.readouterr().err
+        assert "hmi: cannot start: HistorianService could not start" in err
+        assert "Traceback" not in err
+    finally:
+        blocker.rollback()
+        blocker.close()
