@@ -315,15 +315,26 @@ class ModbusDriver:
 
     @staticmethod
     def _decode(request: Request, values: list[Any], ts: float) -> list[Sample]:
-        out = []
-        isfinite = math.isfinite
-        for (tag, is_float, scaled), value in zip(request.fields, request.decode(values),
-                                                  strict=True):
-            if is_float and not isfinite(value):
-                out.append(Sample(tag, None, ts, Quality.BAD,
-                                  f"{Reason.BAD_VALUE}: {value} from the device"))
-                continue
-            out.append(Sample(tag, value if scaled is None else scaled.to_engineering(value), ts))
+        """Samples for one reply. Why two passes: most blocks have no scaled tag and no
+        NaN/inf, so the checks run only over the float and scaled indices and the Samples
+        come from one comprehension that calls `tuple.__new__` directly (measured: the
+        per-tag loop with a NamedTuple call per tag was the driver's largest own cost)."""
+        decoded = request.decode(values)
+        tags, floats, scaled = request.layout
+        bad_at: dict[int, str] = {}
+        if floats:
+            isfinite = math.isfinite
+            for index in floats:
+                if not isfinite(decoded[index]):
+                    bad_at[index] = f"{Reason.BAD_VALUE}: {decoded[index]} from the device"
+        for index, point in scaled:
+            if index not in bad_at:
+                decoded[index] = point.to_engineering(decoded[index])
+        new, good = tuple.__new__, Quality.GOOD
+        out = [new(Sample, (tag, value, ts, good, "")) for tag, value in zip(tags, decoded,
+                                                                           strict=True)]
+        for index, reason in bad_at.items():
+            out[index] = Sample(tags[index], None, ts, Quality.BAD, reason)
         return out
 
     # ---- writes ------------------------------------------------------------------------------

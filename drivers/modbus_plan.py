@@ -59,6 +59,8 @@ class Request:
     items: list[Item] = field(default_factory=list)
     _decoder: BlockDecoder | None = field(default=None, repr=False, compare=False)
     _fields: list[tuple[str, bool, Any]] | None = field(default=None, repr=False, compare=False)
+    _layout: tuple[list[str], list[int], list[tuple[int, Any]]] | None = field(
+        default=None, repr=False, compare=False)
 
     @property
     def is_bits(self) -> bool:
@@ -85,6 +87,17 @@ class Request:
                              and i.kind not in ("bool", "string") else None)
                             for i in self.items]
         return self._fields
+
+    @property
+    def layout(self) -> tuple[list[str], list[int], list[tuple[int, Any]]]:
+        """(tags in item order, indices of float items, (index, Point) of scaled items)."""
+        if self._layout is None:
+            fields = self.fields
+            self._layout = (
+                [tag for tag, _, _ in fields],
+                [i for i, (_, is_float, _) in enumerate(fields) if is_float],
+                [(i, point) for i, (_, _, point) in enumerate(fields) if point is not None])
+        return self._layout
 
     def describe(self) -> str:
         return f"{self.space}:{self.start}+{self.count}"
