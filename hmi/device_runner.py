@@ -141,7 +141,7 @@ class DeviceRunner:
         self._loop = loop
         try:
             loop.run_until_complete(self._main())
-        except Exception:
+        except Exception:  # thread boundary: a crash must be logged and shown as BAD, not lost
             log.exception("device %s runner crashed", self.spec.name)
             self._emit_bad(Reason.COMM_FAILURE, "runner crashed (see log)")
         finally:
@@ -170,7 +170,7 @@ class DeviceRunner:
                     await self._run_poll()
             except (CommError, TimeoutError, OSError) as exc:
                 self._on_down(exc)
-            except Exception as exc:
+            except Exception as exc:  # runner boundary: a driver bug marks the
                 # device BAD with the traceback logged, and the runner retries with backoff
                 log.exception("device %s: unexpected driver error", self.spec.name)
                 self._on_down(exc)
@@ -195,7 +195,7 @@ class DeviceRunner:
     async def _close_driver(self) -> None:
         try:
             await asyncio.wait_for(self.driver.close(), 3.0)
-        except Exception:
+        except Exception:  # close must never stop the reconnect loop
             log.debug("device %s: close failed", self.spec.name, exc_info=True)
 
     def _groups(self) -> list[tuple[float, list[Point]]]:

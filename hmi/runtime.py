@@ -97,7 +97,7 @@ class Runtime:
         for service in self.services:
             try:
                 service.start()
-            except Exception as exc:
+            except Exception as exc:  # start boundary: undo what started and
                 # report one readable error instead of a half-running station
                 log.debug("service %s failed to start", type(service).__name__, exc_info=True)
                 for done in reversed(started):
@@ -125,7 +125,7 @@ class Runtime:
         for service in reversed(self.services):
             try:
                 service.stop()
-            except Exception:
+            except Exception:  # one service failing to stop must not keep the
                 # others (e.g. the historian's final commit) from stopping
                 log.exception("service %s failed to stop", type(service).__name__)
         log.info("runtime stopped")
@@ -168,7 +168,7 @@ class Runtime:
             posted, batch = item
             try:
                 self._deliver(batch)
-            except Exception:
+            except Exception:  # thread boundary: one bad batch or consumer must
                 # not stop the data path for every other tag
                 log.exception("dispatch failed for a batch of %d samples", len(batch))
             self.dispatch_lag_s = time.monotonic() - posted
@@ -181,12 +181,12 @@ class Runtime:
         for service in self.services:
             try:
                 service.on_batch(accepted)
-            except Exception:
+            except Exception:  # a failing consumer is logged; the others still get data
                 log.exception("service %s failed on a batch", type(service).__name__)
         for listener in self.tags.listeners():
             try:
                 listener(accepted)
-            except Exception:
+            except Exception:  # a listener bug must not stop dispatch
                 log.exception("tag listener failed")
 
     # ---- commands ---------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def run_areas(areas: tuple[str, ...] | list[str], quick: bool
             continue
         try:
             results += module.run(quick)
-        except Exception as exc:
+        except Exception as exc:  # one broken area must not hide the others' figures
             log.exception("bench area %s failed", area)
             failures.append(f"{area}: {type(exc).__name__}: {exc}")
     return results, failures

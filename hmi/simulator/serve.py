@@ -267,7 +267,7 @@ class SimulatorThread:
         self._loop = loop
         try:
             loop.run_until_complete(self._run())
-        except Exception as exc:
+        except Exception as exc:  # thread boundary: reported to start() and logged
             log.exception("demo plant failed")
             self._error = exc
             self._ready.set()
