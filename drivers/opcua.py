@@ -174,7 +174,7 @@ class OpcUaDriver:
                 self._node_errors[point.tag] = f"node {point.node!r}: {exc}"
 
     async def _on_connection_lost(self, exc: Exception) -> None:
-        self._mark_lost(f"connection lost: {exc or type(exc).__name__}")
+        self._mark_lost(f"connection lost: {str(exc) or type(exc).__name__}")
 
     def _mark_lost(self, reason: str) -> None:
         if self._lost is not None and not self._lost.is_set():
@@ -477,4 +477,4 @@ def _comm_error(exc: BaseException, what: str) -> CommError:
                                             ua.StatusCodes.BadSecurityPolicyRejected)
                 else "status")
         return CommError(f"{what}: {ua.StatusCode(code).name}", kind=kind)
-    return CommError(f"{what}: {exc or type(exc).__name__}", kind="closed")
+    return CommError(f"{what}: {str(exc) or type(exc).__name__}", kind="closed")
