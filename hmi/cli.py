@@ -14,6 +14,7 @@ import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+from hmi.cli_base import CliError
 from hmi.project import ProjectInvalid
 from hmi.runtime import StartError
 
@@ -25,10 +26,6 @@ COMMAND_MODULES = (
     "hmi.cli_alarms",
     "hmi.bench.harness",
 )
-
-
-class CliError(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
 
 
 def package_version() -> str:

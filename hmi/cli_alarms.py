@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -20,13 +19,10 @@ from alarms import commands, kpis, rationalization
 from alarms.engine import AlarmManager, defs_from_project
 from alarms.journal import Journal
 from alarms.permissions import AlarmCommandError
+from hmi.cli_base import CliError, accept_relative_times
 from hmi.paths import data_dir
 from hmi.project import Project, load_project
 from hmi.timeparse import TimeParseError, parse_range
-
-# argparse takes "-8h" for an option; `--from -8h` is what operators type. argparse reads values
-# matching this (private) pattern as values when no option of the parser looks like one.
-_RELATIVE_TIME = re.compile(r"^-\d+(\.\d+)?(s|m|min|h|d|w)?$", re.IGNORECASE)
 
 
 def _show(value: Any) -> str:
@@ -36,12 +32,6 @@ def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
-
-
-def _error(message: str) -> Exception:
-    from hmi.cli import CliError
-
-    return CliError(message)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -68,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{name}", help=f"only rows with this {name}")
     p.add_argument("--limit", type=int, metavar="N")
     p.add_argument("--json", action="store_true")
-    p._negative_number_matcher = _RELATIVE_TIME
+    accept_relative_times(p)
     p.set_defaults(func=cmd_journal)
 
     p = asub.add_parser("active", help="the alarm summary: every alarm not normal")
@@ -118,7 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="start", metavar="T", help="default -24h")
     p.add_argument("--to", dest="end", metavar="T", help="default now")
     p.add_argument("--json", action="store_true")
-    p._negative_number_matcher = _RELATIVE_TIME
+    accept_relative_times(p)
     p.set_defaults(func=cmd_report)
 
     p = asub.add_parser("export", help="write the master alarm database as CSV")
@@ -143,7 +133,7 @@ def _range(args: argparse.Namespace) -> tuple[float, float]:
     try:
         return parse_range(args.start, args.end)
     except TimeParseError as exc:
-        raise _error(str(exc)) from None
+        raise CliError(str(exc)) from None
 
 
 def _offline_manager(project: Project, journal: Journal) -> AlarmManager:
@@ -198,7 +188,7 @@ def cmd_action(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     if action == "ack":
         if bool(alarm) + bool(args.all) + bool(args.area) != 1:
-            raise _error("ack needs exactly one of ALARM, --all or --area AREA")
+            raise CliError("ack needs exactly one of ALARM, --all or --area AREA")
         payload["area"] = args.area
     elif action == "shelve":
         if args.one_shot:
@@ -213,7 +203,7 @@ def cmd_action(args: argparse.Namespace) -> int:
     elif action == "comment":
         payload["text"] = args.text
     if alarm is not None and alarm not in project.alarm_names():
-        raise _error(f"unknown alarm {alarm!r} (see `hmi alarms active` or the project file)")
+        raise CliError(f"unknown alarm {alarm!r} (see `hmi alarms active` or the project file)")
     journal = Journal(data_dir(args.data) / "alarms.db")
     try:
         if commands.service_running(journal):
@@ -230,7 +220,7 @@ def cmd_action(args: argparse.Namespace) -> int:
     finally:
         journal.close()
     if status == "refused":
-        raise _error(result)
+        raise CliError(result)
     if status == "timeout":
         print(f"hmi: {result}", file=sys.stderr)
         return 1
@@ -265,7 +255,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         count = rationalization.export_csv(project, args.file)
     except OSError as exc:
-        raise _error(f"cannot write {args.file}: {exc}") from None
+        raise CliError(f"cannot write {args.file}: {exc}") from None
     print(f"{args.file}: {count} alarms")
     return 0
 

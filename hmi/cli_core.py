@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from hmi.cli_base import CliError
 from hmi.paths import data_dir
 from hmi.project import Project, load_project
 from hmi.tags import Reason
@@ -76,12 +77,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
 
-def _error(message: str) -> Exception:
-    from hmi.cli import CliError
-
-    return CliError(message)
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     print(f"{args.project}: ok: {project.name!r}: {len(project.devices)} devices, "
@@ -104,9 +99,9 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
     for flag, port in (("--modbus-port", args.modbus_port), ("--opcua-port", args.opcua_port)):
         if not 1 <= port <= 65535:
-            raise _error(f"{flag} must be 1..65535, found {port}")
+            raise CliError(f"{flag} must be 1..65535, found {port}")
         if not _port_free(port):
-            raise _error(f"port {port} ({flag}) is in use on 127.0.0.1")
+            raise CliError(f"port {port} ({flag}) is in use on 127.0.0.1")
     print(f"demo plant: Modbus TCP 127.0.0.1:{args.modbus_port} (filler, unit 1), "
           f"OPC UA opc.tcp://127.0.0.1:{args.opcua_port} (packer); Ctrl-C stops", flush=True)
 
@@ -218,7 +213,7 @@ def _read_once(project: Project, data: str | None, timeout_s: float) -> list[dic
 def cmd_tags(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     if args.timeout <= 0:
-        raise _error(f"--timeout must be positive, found {args.timeout}")
+        raise CliError(f"--timeout must be positive, found {args.timeout}")
     if not args.once:
         return _watch_tags(project, args)
     rows = _read_once(project, args.data, args.timeout)
@@ -275,7 +270,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         sim.start()
     except RuntimeError as exc:
-        raise _error(str(exc)) from None
+        raise CliError(str(exc)) from None
     try:
         folder = data_dir(args.data)
         project_path = folder / "demo-project.toml"

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hmi.cli_base import CliError
 from hmi.paths import data_dir
 from hmi.project import load_project
 
@@ -40,7 +41,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def collect(project_path: Path, seconds: float, data: str | None = None,
             devices: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """Run the project's devices for `seconds` and return `device_health()` (JSON-ready)."""
-    from hmi.cli import CliError
     from hmi.runtime import Runtime
 
     if seconds < 0 or seconds > 3600:

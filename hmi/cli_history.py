@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from hmi.cli_base import CliError, accept_relative_times
+from hmi.tags import iso_utc
+
 PROGRESS_MIN_ROWS = 50_000  # below this an export is quick enough not to need a progress bar
-# argparse takes "-8h" for an option; `--from -8h` is what the issue promises operators. argparse
-# reads values that match this (private) pattern as values when no option looks like one.
-_RELATIVE_TIME = re.compile(r"^-\d+(\.\d+)?(s|m|min|h|d|w)?$", re.IGNORECASE)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--json", action="store_true", help="print JSON")
     _data(e)
     e.set_defaults(func=cmd_export)
-    e._negative_number_matcher = _RELATIVE_TIME
+    accept_relative_times(e)
 
     s = hsub.add_parser("stats", help="min, max, mean, time-weighted mean, time in state",
                         epilog=times)
@@ -50,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--json", action="store_true", help="print JSON")
     _data(s)
     s.set_defaults(func=cmd_stats)
-    s._negative_number_matcher = _RELATIVE_TIME
+    accept_relative_times(s)
 
     b = hsub.add_parser("backup", help="copy the database with SQLite's online backup API")
     b.add_argument("dest", help="file to create, or a directory to put history-<time>.db in")
@@ -80,7 +79,6 @@ def _db_path(args: argparse.Namespace) -> Path:
 
 
 def _reader(args: argparse.Namespace):
-    from hmi.cli import CliError
     from hmi.historian_query import HistoryReader
     from hmi.historian_schema import HistoryDbError
 
@@ -91,7 +89,6 @@ def _reader(args: argparse.Namespace):
 
 
 def _range(args: argparse.Namespace) -> tuple[float, float]:
-    from hmi.cli import CliError
     from hmi.timeparse import TimeParseError, parse_range
 
     try:
@@ -104,7 +101,6 @@ def _range(args: argparse.Namespace) -> tuple[float, float]:
 
 
 def _check_tags(args: argparse.Namespace) -> list[str]:
-    from hmi.cli import CliError
     from hmi.project import load_project
 
     project = load_project(args.project)
@@ -142,16 +138,8 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def _iso(ts: float) -> str:
-    from hmi.tags import iso_utc
-
-    return iso_utc(ts)
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     import csv
-
-    from hmi.cli import CliError
 
     tags = _check_tags(args)
     t0, t1 = _range(args)
@@ -182,7 +170,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 writer.writerow(["tag", "ts", "value", "quality", "reason"])
                 for sample, tag in rows:
                     value = "" if sample.value is None else sample.value
-                    writer.writerow([tag, _iso(sample.ts), value, str(sample.quality),
+                    writer.writerow([tag, iso_utc(sample.ts), value, str(sample.quality),
                                      sample.reason])
                     progress.step()
             finally:
@@ -204,7 +192,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
                 results.append({"tag": tag, "count": 0, "note": "nothing recorded"})
                 continue
             stats = reader.statistics(tag, t0, t1)
-            stats["from"], stats["to"] = _iso(t0), _iso(t1)
+            stats["from"], stats["to"] = iso_utc(t0), iso_utc(t1)
             results.append(stats)
     if args.json:
         print(json.dumps(results, indent=2))
@@ -221,7 +209,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     import sqlite3
 
-    from hmi.cli import CliError
     from hmi.historian_schema import db_size_bytes
 
     dest = Path(args.dest)
@@ -251,8 +238,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     import sqlite3
 
-    from hmi.cli import CliError
-
     with _reader(args) as reader:
         try:
             problems = [r[0] for r in reader.conn.execute("PRAGMA integrity_check")]
@@ -278,12 +263,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         for table in ("samples", "rollup_1m", "rollup_1h", "gaps"):
             info[f"{table}_rows"] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         lo, hi = conn.execute("SELECT min(t), max(t) FROM samples").fetchone()
-        info["oldest"] = _iso(lo / 1000) if lo is not None else None
-        info["newest"] = _iso(hi / 1000) if hi is not None else None
+        info["oldest"] = iso_utc(lo / 1000) if lo is not None else None
+        info["newest"] = iso_utc(hi / 1000) if hi is not None else None
         info["bytes_per_sample"] = (round(info["size_bytes"] / info["samples_rows"], 1)
                                     if info["samples_rows"] else None)
         until = get_meta(conn, "rollup_1m_until")
-        info["rolled_up_until"] = _iso(int(until) / 1000) if until else None
+        info["rolled_up_until"] = iso_utc(int(until) / 1000) if until else None
         info["stopped_cleanly"] = get_meta(conn, "clean_stop") == "1"
     if args.json:
         print(json.dumps(info, indent=2))

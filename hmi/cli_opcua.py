@@ -14,6 +14,7 @@ import asyncio
 import json
 from pathlib import Path
 
+from hmi.cli_base import CliError
 from hmi.paths import data_dir
 
 
@@ -55,7 +56,6 @@ def cmd_browse(args: argparse.Namespace) -> int:
     from drivers.base import CommError
     from drivers.opcua_browse import browse, to_toml
     from drivers.opcua_types import node_problem
-    from hmi.cli import CliError
 
     if not args.url.startswith("opc.tcp://"):
         raise CliError(f"expected a URL like opc.tcp://HOST:PORT, found {args.url!r}")
@@ -109,7 +109,6 @@ def cmd_certs_list(args: argparse.Namespace) -> int:
 
 def cmd_certs_trust(args: argparse.Namespace) -> int:
     from drivers.opcua_security import describe, trust_file
-    from hmi.cli import CliError
 
     if not args.file.is_file():
         raise CliError(f"no such certificate file: {args.file}")

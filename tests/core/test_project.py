@@ -194,3 +194,12 @@ def test_hmi_check_in_a_subprocess_never_shows_a_traceback(tmp_path: Path) -> No
     assert proc.returncode == 2
     assert "broken.toml" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_bad_input_under_python_m_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    # `python -m hmi.cli` loads hmi.cli twice; CliError must still be the class main() catches
+    good = write(tmp_path, GOOD)
+    proc = subprocess.run([sys.executable, "-m", "hmi.cli", "tags", str(good), "--once",
+                           "--timeout", "0"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "hmi: error: --timeout must be positive, found 0.0"
