@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, Protocol
@@ -93,6 +93,16 @@ class DriverHealth:
             "rtt_p95_ms": None if p95 is None else round(p95 * 1000, 3),
             **self.extra,
         }
+
+
+def poll_groups(points: Iterable[Point], device_poll_s: float) -> list[tuple[float, list[Point]]]:
+    """Points grouped by poll period, fastest first. A tag's own `poll_s` can only slow it down
+    (never below the device's period). The runner polls by these groups and the Modbus read plan
+    is built per group, so both must use this one rule."""
+    groups: dict[float, list[Point]] = {}
+    for point in points:
+        groups.setdefault(max(point.poll_s or device_poll_s, device_poll_s), []).append(point)
+    return sorted(groups.items())
 
 
 class Driver(Protocol):

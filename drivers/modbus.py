@@ -39,7 +39,7 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.framer import FramerType
 
-from drivers.base import CommError, DriverHealth, WriteRejected
+from drivers.base import CommError, DriverHealth, WriteRejected, poll_groups
 from drivers.modbus_codec import (
     AddressError,
     check_range,
@@ -58,11 +58,19 @@ EXCEPTION_NAMES = {
     11: "gateway target failed to respond",
 }
 _PLAN_CACHE_MAX = 256
+_READ_METHODS = {"hr": "read_holding_registers", "ir": "read_input_registers",
+                 "coil": "read_coils", "di": "read_discrete_inputs"}
 
 
 def check_point(point: Point) -> list[tuple[str, str]]:
     """Problems with a Modbus point's address/type/length/writable, as (field, message)."""
     return problems(point.data_type, point.address, point.length, point.writable)
+
+
+def _setting(settings: Any, key: str, default: int) -> int:
+    """An integer device key; None means unset (0 is a valid unit id, so no `or default`)."""
+    value = settings.get(key)
+    return default if value is None else int(value)
 
 
 def exception_text(code: int) -> str:
@@ -99,16 +107,15 @@ class ModbusDriver:
         self.spec = device
         settings = device.settings
         self.rtu = device.protocol == "modbus-rtu"
-        self.unit = int(settings.get("unit", 1) if settings.get("unit") is not None else 1)
-        self.max_gap = int(settings.get("max_gap", 8) if settings.get("max_gap") is not None
-                           else 8)
+        self.unit = _setting(settings, "unit", 1)
+        self.max_gap = _setting(settings, "max_gap", 8)
         self.points = list(points)
         self._plans: dict[tuple[str, ...], Plan] = {}
         self._plans_by_list: dict[int, tuple[Sequence[Point], int, Plan]] = {}
         self._health = DriverHealth()
         self._client: Any = None
         self._lock: asyncio.Lock | None = None
-        self._write_lock: asyncio.Lock | None = None
+        self._write_lock = asyncio.Lock()  # bit writes are read-modify-write: one at a time
         self._inflight: asyncio.Task[Any] | None = None
         self._lost: str | None = None  # set by trace_connect when the peer drops mid-request
         self._tx = b""  # last frame sent / bytes received in the current exchange
@@ -143,7 +150,6 @@ class ModbusDriver:
         """Open a fresh client. CommError kind: refused | timeout (TCP), open (serial)."""
         await self.close()
         self._lock = asyncio.Lock()
-        self._write_lock = asyncio.Lock()
         client = self._new_client()
         started = time.monotonic()
         ok = await client.connect()
@@ -171,11 +177,7 @@ class ModbusDriver:
 
     def plan_summary(self) -> dict[str, object]:
         """Requests per cycle for this device's points, grouped as the runner polls them."""
-        groups: dict[float, list[Point]] = {}
-        for point in self.points:
-            period = max(point.poll_s or self.spec.poll_s, self.spec.poll_s)
-            groups.setdefault(period, []).append(point)
-        return summary(sorted(groups.items()), self.max_gap)
+        return summary(poll_groups(self.points, self.spec.poll_s), self.max_gap)
 
     # ---- pymodbus hooks (device loop) ----------------------------------------------------------
     def _trace_packet(self, sending: bool, data: bytes) -> bytes:
@@ -259,8 +261,7 @@ class ModbusDriver:
                          kind="garbage")
 
     async def _read_block(self, request: Request) -> list[Any]:
-        method = {"hr": "read_holding_registers", "ir": "read_input_registers",
-                  "coil": "read_coils", "di": "read_discrete_inputs"}[request.space]
+        method = _READ_METHODS[request.space]
         what = f"read {request.describe()}"
         response = await self._call(what, method, request.start, count=request.count)
         if response.function_code != FUNCTION[request.space]:
@@ -374,7 +375,6 @@ class ModbusDriver:
     async def _write_bool(self, point: Point, space: str, index: int, bit: int | None,
                           value: bool) -> None:
         what = f"write {point.address}"
-        assert self._write_lock is not None or self._client is None
         try:
             if space == "coil":
                 await self._call(what, "write_coil", index, value)
@@ -383,7 +383,7 @@ class ModbusDriver:
             else:
                 # read-modify-write: FC22 (mask write) is optional and many PLCs lack it; the
                 # write lock keeps two operator writes to bits of one word from interleaving
-                async with self._write_lock or asyncio.Lock():
+                async with self._write_lock:
                     response = await self._call(f"read {point.address}",
                                                 "read_holding_registers", index, count=1)
                     word = int(response.registers[0])
@@ -400,10 +400,7 @@ class ModbusDriver:
         raise NotImplementedError("Modbus is polled; the runner calls read()")
 
 
-
 # ---- the bench's baseline ---------------------------------------------------------------------
-_READ_METHODS = {"hr": "read_holding_registers", "ir": "read_input_registers",
-                 "coil": "read_coils", "di": "read_discrete_inputs"}
 RawRead = tuple[str, int, int, Sequence[tuple[int, int, str]]]  # space, start, count, decodes
 
 

@@ -130,16 +130,21 @@ class FolderTrustStore(TrustStore):
     def __init__(self, pki: Pki) -> None:
         super().__init__([pki.trusted], [pki.crl])
         self._fingerprints: set[str] = set()
+        self._subjects: set[x509.Name] = set()  # of the trusted certificates (possible issuers)
         self._pki = pki
 
     async def load(self) -> None:
         self._fingerprints = set()
+        self._subjects = set()
         for path in sorted(self._pki.trusted.glob("*")):
             if path.suffix.lower() in (".der", ".pem"):
                 try:
-                    self._fingerprints.add(fingerprint(load_cert(path)))
+                    cert = load_cert(path)
                 except ValueError:
                     log.warning("cannot read trusted certificate %s", path)
+                    continue
+                self._fingerprints.add(fingerprint(cert))
+                self._subjects.add(cert.subject)
         await self.load_crl()
         if self._fingerprints:  # the library refuses to build an empty store
             await self.load_trust()
@@ -147,10 +152,7 @@ class FolderTrustStore(TrustStore):
     def is_trusted(self, certificate: x509.Certificate) -> bool:
         if fingerprint(certificate) in self._fingerprints:
             return True
-        issuer_known = any(load_cert(p).subject == certificate.issuer
-                           for p in self._pki.trusted.glob("*.*")
-                           if p.suffix.lower() in (".der", ".pem"))
-        return issuer_known and super().is_trusted(certificate)
+        return certificate.issuer in self._subjects and super().is_trusted(certificate)
 
 
 class ServerCertificateCheck:

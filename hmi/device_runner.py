@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from drivers.base import CommError, WriteRejected, WriteResult, WriteStatus
+from drivers.base import CommError, WriteRejected, WriteResult, WriteStatus, poll_groups
 from drivers.registry import create_driver
 from hmi.tags import DeviceSpec, Point, Reason, Sample, Scalar, bad
 
@@ -198,15 +198,8 @@ class DeviceRunner:
         except Exception:  # close must never stop the reconnect loop
             log.debug("device %s: close failed", self.spec.name, exc_info=True)
 
-    def _groups(self) -> list[tuple[float, list[Point]]]:
-        groups: dict[float, list[Point]] = {}
-        for point in self.points:
-            period = max(point.poll_s or self.spec.poll_s, self.spec.poll_s)
-            groups.setdefault(period, []).append(point)
-        return sorted(groups.items())
-
     async def _run_poll(self) -> None:
-        groups = self._groups()
+        groups = poll_groups(self.points, self.spec.poll_s)
         now = time.monotonic()
         # jitter: devices (and groups) started together don't all hit the network together
         due = [now + (0 if i == 0 else random.uniform(0, 0.1) * period)
