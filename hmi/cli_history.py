@@ -72,15 +72,15 @@ def _data(p: argparse.ArgumentParser) -> None:
 
 
 def _db_path(args: argparse.Namespace) -> Path:
-    from hmi.historian_schema import DB_NAME
+    from hmi.historian.schema import DB_NAME
     from hmi.paths import data_dir
 
     return data_dir(args.data) / DB_NAME
 
 
 def _reader(args: argparse.Namespace):
-    from hmi.historian_query import HistoryReader
-    from hmi.historian_schema import HistoryDbError
+    from hmi.historian.query import HistoryReader
+    from hmi.historian.schema import HistoryDbError
 
     try:
         return HistoryReader(_db_path(args), busy_timeout_s=2.0)
@@ -209,7 +209,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     import sqlite3
 
-    from hmi.historian_schema import db_size_bytes
+    from hmi.historian.schema import db_size_bytes
 
     dest = Path(args.dest)
     if dest.is_dir():
@@ -253,7 +253,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from hmi.historian_schema import db_size_bytes, get_meta
+    from hmi.historian.schema import db_size_bytes, get_meta
 
     with _reader(args) as reader:
         conn = reader.conn

@@ -28,7 +28,10 @@ from hmi.tags import Reason, Sample, Scalar, TagStore, bad
 
 log = logging.getLogger(__name__)
 
-SERVICES: tuple[str, ...] = ("hmi.historian:HistorianService", "alarms.service:AlarmService")
+SERVICES: tuple[str, ...] = (
+    "hmi.historian.service:HistorianService",
+    "alarms.service:AlarmService",
+)
 _STOP = object()
 
 

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from hmi.bench.harness import BenchResult
-from hmi.historian import Historian
-from hmi.historian_schema import open_db
-from hmi.historian_writer import INSERT_SQL
+from hmi.historian.schema import open_db
+from hmi.historian.service import Historian
+from hmi.historian.writer import INSERT_SQL
 from hmi.tags import Sample
 
 AREA = "historian"

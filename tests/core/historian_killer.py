@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from hmi.historian import Historian
+from hmi.historian.service import Historian
 from hmi.tags import Sample
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hmi.historian import DOWN, STOPPED, Historian
-from hmi.historian_filter import StoragePolicy
-from hmi.historian_schema import HistoryDbError, open_db
+from hmi.historian.filter import StoragePolicy
+from hmi.historian.schema import HistoryDbError, open_db
+from hmi.historian.service import DOWN, STOPPED, Historian
 from hmi.tags import Quality, Sample
 
 T0 = 1_800_000_000.0  # 2027-01-15, a whole number of hours
@@ -75,7 +75,7 @@ def test_absolute_and_percent_deadband(tmp_path: Path, clock: Clock) -> None:
 
 
 def test_percent_deadband_from_project_tag() -> None:
-    from hmi.historian_filter import policy_for
+    from hmi.historian.filter import policy_for
     from hmi.project_models import TagConfig
 
     tag = TagConfig(name="x", device="d", min=0, max=400, history_deadband_pct=0.5)
@@ -236,7 +236,7 @@ def test_value_at_and_statistics(hist: Historian) -> None:
 
 
 def test_retention_purges_raw_and_rollups_in_chunks(tmp_path: Path, clock: Clock) -> None:
-    from hmi.historian_rollup import PURGE_CHUNK
+    from hmi.historian.rollup import PURGE_CHUNK
 
     with make(tmp_path, clock, raw_days=1, rollup_days=2) as h:
         n = PURGE_CHUNK * 3

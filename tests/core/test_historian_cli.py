@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hmi.cli import main
-from hmi.historian import Historian
+from hmi.historian.service import Historian
 from hmi.tags import Quality, Sample, iso_utc
 from tests.conftest import wait_until
 
@@ -177,7 +177,7 @@ def test_runtime_records_every_tag_of_a_sim_project(project: Path, data_dir: Pat
 
     loaded = load_project(project)
     started = time.time()
-    runtime = Runtime(loaded, data_dir, services=("hmi.historian:HistorianService",))
+    runtime = Runtime(loaded, data_dir, services=("hmi.historian.service:HistorianService",))
     with runtime:
         assert runtime.wait_first_cycle(10)
         service = runtime.services[0]

@@ -5,7 +5,7 @@ dispatch thread free (it only appends a batch to a queue). Each batch (or, when 
 fallen behind, every batch waiting) becomes one transaction of a raw `sqlite3.executemany` of
 tuples: no ORM objects on the hot path. A batch counts as *acknowledged* once its COMMIT returned;
 `kill -9` then loses at most the batches still queued or in flight (WAL keeps committed frames).
-Between batches the thread runs rollups and retention in small steps (`hmi.historian_rollup`).
+Between batches the thread runs rollups and retention in small steps (`hmi.historian.rollup`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hmi.historian_filter import Row, StorageFilter
-from hmi.historian_rollup import Maintenance
+from hmi.historian.filter import Row, StorageFilter
+from hmi.historian.rollup import Maintenance
 from hmi.tags import Sample
 
 log = logging.getLogger(__name__)

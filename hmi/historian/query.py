@@ -2,7 +2,7 @@
 
 Any thread may own a `HistoryReader`; each has its own SQLite connection (WAL: readers never
 block the writer, nor it them). Times in and out are epoch seconds (float); the database keeps
-integer milliseconds (see `hmi.historian_schema`).
+integer milliseconds (see `hmi.historian.schema`).
 
 Decimation is what a trend asks for: a range and a pixel width. It runs in SQL as ONE grouped
 scan (`GROUP BY (t - t0) / width`: min, max, first time, last time, count) plus primary-key
@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from hmi.historian_rollup import HOUR_MS, MINUTE_MS
-from hmi.historian_schema import get_meta, open_db
+from hmi.historian.rollup import HOUR_MS, MINUTE_MS
+from hmi.historian.schema import get_meta, open_db
 from hmi.tags import Quality, Sample
 
 NAN = float("nan")

@@ -15,7 +15,7 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from hmi.historian_schema import get_meta, set_meta
+from hmi.historian.schema import get_meta, set_meta
 
 log = logging.getLogger(__name__)
 

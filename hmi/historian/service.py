@@ -2,7 +2,7 @@
 
 `Historian` is the whole thing for direct use (tests, tools, the bench); `HistorianService` is
 its runtime face: `on_batch` runs in the runtime's dispatch thread and only queues the batch for
-the writer thread `hmi-historian` (see `hmi.historian_writer`), so a slow disk never delays
+the writer thread `hmi-historian` (see `hmi.historian.writer`), so a slow disk never delays
 alarms or the GUI.
 
 Gaps are history too. A BAD sample is stored with a NULL value (a device outage starts there);
@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hmi.historian_filter import Row, StorageFilter, StoragePolicy, policy_for
-from hmi.historian_query import Decimated, HistoryReader
-from hmi.historian_rollup import Maintenance
-from hmi.historian_schema import DB_NAME, db_size_bytes, get_meta, open_db, set_meta
-from hmi.historian_writer import HistorianWriter, TagIds
+from hmi.historian.filter import Row, StorageFilter, StoragePolicy, policy_for
+from hmi.historian.query import Decimated, HistoryReader
+from hmi.historian.rollup import Maintenance
+from hmi.historian.schema import DB_NAME, db_size_bytes, get_meta, open_db, set_meta
+from hmi.historian.writer import HistorianWriter, TagIds
 from hmi.tags import Quality, Sample
 
 log = logging.getLogger(__name__)
