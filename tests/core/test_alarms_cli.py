@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from alarms.suppression import ExpressionError, parse_condition
-from hmi.cli import main
+from hmi.cli.main import main
 
 PROJECT = """\
 [project]

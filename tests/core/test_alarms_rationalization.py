@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hmi.cli import main
+from hmi.cli.main import main
 from hmi.project import ProjectInvalid, load_project
 
 PROJECT = """\

@@ -61,8 +61,7 @@ suppress_when = "not Tank.Running"
 
 
 def hmi(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
-    # `-c` rather than `-m hmi.cli`: under -m the module runs twice and CliError is not caught
-    code = "import sys; from hmi.cli import main; sys.exit(main())"
+    code = "import sys; from hmi.cli.main import main; sys.exit(main())"
     return subprocess.run([sys.executable, "-c", code, "alarms", *args, "--data", str(data)],
                           capture_output=True, text=True, timeout=60, check=False)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hmi.cli import main
+from hmi.cli.main import main
 from hmi.historian.service import Historian
 from hmi.tags import Quality, Sample, iso_utc
 from tests.conftest import wait_until

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hmi.cli import main
+from hmi.cli.main import main
 from hmi.project import ProjectInvalid, load_project
 
 GOOD = """\
@@ -197,7 +197,7 @@ def test_hmi_check_in_a_subprocess_never_shows_a_traceback(tmp_path: Path) -> No
 
 
 def test_bad_input_under_python_m_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    # `python -m hmi.cli` loads hmi.cli twice; CliError must still be the class main() catches
+    # under `python -m hmi.cli` too, CliError must be the class main() catches
     good = write(tmp_path, GOOD)
     proc = subprocess.run([sys.executable, "-m", "hmi.cli", "tags", str(good), "--once",
                            "--timeout", "0"], capture_output=True, text=True, timeout=60)

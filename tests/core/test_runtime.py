@@ -185,7 +185,7 @@ def test_a_service_that_cannot_start_stops_the_others_and_says_why(
         project, data_dir, capsys) -> None:
     import sqlite3
 
-    from hmi.cli import main
+    from hmi.cli.main import main
     from hmi.runtime import StartError
 
     blocker = sqlite3.connect(data_dir / "history.db", timeout=0.1)

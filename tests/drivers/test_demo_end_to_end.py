@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hmi.cli import main
+from hmi.cli.main import main
 from hmi.project import Project, load_project
 from hmi.runtime import Runtime
 from hmi.simulator.serve import SimulatorThread, demo_project_text

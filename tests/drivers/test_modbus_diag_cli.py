@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hmi.cli import main
+from hmi.cli.main import main
 from tests.conftest import free_port
 
 PROJECT = """

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from drivers.opcua_security import Pki
-from hmi.cli import main
+from hmi.cli.main import main
 from hmi.project import load_project
 from tests.conftest import free_port
 from tests.drivers.opcua_fixtures import NAMESPACE, ServerThread, make_server_cert, opcua_server

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from hmi.cli_base import CliError
+from hmi.cli.base import CliError
 from hmi.paths import data_dir
 from hmi.project import Project, load_project
 from hmi.tags import Reason

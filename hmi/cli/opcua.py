@@ -14,7 +14,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from hmi.cli_base import CliError
+from hmi.cli.base import CliError
 from hmi.paths import data_dir
 
 

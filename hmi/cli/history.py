@@ -1,7 +1,7 @@
 """`hmi history ...`: export, statistics, backup, integrity check and a summary of the history
 database. Reads with its own connection (WAL), so it runs while the station records.
 
-Imports of the historian (and numpy, sqlite) happen inside the handlers: `hmi.cli` imports this
+Imports of the historian (and numpy, sqlite) happen inside the handlers: `hmi.cli.main` imports this
 module on every start, and `hmi --help` should not pay for them.
 """
 
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hmi.cli_base import CliError, accept_relative_times
+from hmi.cli.base import CliError, accept_relative_times
 from hmi.tags import iso_utc
 
 PROGRESS_MIN_ROWS = 50_000  # below this an export is quick enough not to need a progress bar

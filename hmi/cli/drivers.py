@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hmi.cli_base import CliError
+from hmi.cli.base import CliError
 from hmi.paths import data_dir
 from hmi.project import load_project
 

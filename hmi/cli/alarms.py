@@ -19,7 +19,7 @@ from alarms import commands, kpis, rationalization
 from alarms.engine import AlarmManager, defs_from_project
 from alarms.journal import Journal
 from alarms.permissions import AlarmCommandError
-from hmi.cli_base import CliError, accept_relative_times
+from hmi.cli.base import CliError, accept_relative_times
 from hmi.paths import data_dir
 from hmi.project import Project, load_project
 from hmi.timeparse import TimeParseError, parse_range

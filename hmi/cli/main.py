@@ -1,5 +1,5 @@
 """The `hmi` command. Each area registers its own subcommands from its own module
-(`hmi.cli_core`, `hmi.cli_history`, ...), so this file stays a dispatcher.
+(`hmi.cli.core`, `hmi.cli.history`, ...), so this file stays a dispatcher.
 
 Exit codes are a contract: 0 success, 1 a failure at run time (e.g. a benchmark or device
 failed), 2 bad input (bad project file, bad flag, unknown tag) with a one-line reason.
@@ -14,16 +14,16 @@ import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from hmi.cli_base import CliError
+from hmi.cli.base import CliError
 from hmi.project import ProjectInvalid
 from hmi.runtime import StartError
 
 COMMAND_MODULES = (
-    "hmi.cli_core",
-    "hmi.cli_drivers",
-    "hmi.cli_opcua",
-    "hmi.cli_history",
-    "hmi.cli_alarms",
+    "hmi.cli.core",
+    "hmi.cli.drivers",
+    "hmi.cli.opcua",
+    "hmi.cli.history",
+    "hmi.cli.alarms",
     "hmi.bench.harness",
 )
 

@@ -1,9 +1,9 @@
 """What every `hmi` subcommand module shares: the bad-input error and the relative-time option.
 
-Why a module of its own: `hmi.cli` imports the subcommand modules, so they could only import
-`CliError` from it inside functions; and under `python -m hmi.cli` that module runs a second
-time as `__main__`, whose `main()` would not catch the other copy's `CliError` and a user would
-see a traceback. Defined here, there is one class whichever way `hmi` is started.
+Why a module of its own: `hmi.cli.main` imports the subcommand modules, so they could only
+import `CliError` from it inside functions; and had the dispatcher run as `__main__`, its `main()`
+would not catch the other copy's `CliError` and a user would see a traceback. Defined here, there
+is one class whichever way `hmi` is started (`hmi`, `python -m hmi.cli`).
 """
 
 from __future__ import annotations
