@@ -4,7 +4,7 @@ Every batch from every device thread goes through one queue into one thread, `hm
 which applies it to the `TagStore` and hands it to each service (historian, alarms, MES outbox,
 GUI bridge) in a fixed order. One path means consumers see batches in the same order, never
 concurrently, and a slow consumer shows up in one place (`dispatch_lag_s`). Runs without Qt:
-the GUI subscribes through `hmi.bridge` like any other listener.
+the GUI subscribes through `hmi.gui.bridge` like any other listener.
 """
 
 from __future__ import annotations
