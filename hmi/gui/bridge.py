@@ -158,7 +158,7 @@ class TagBridge(QObject):
             if alarms:
                 self.alarms_changed.emit(list(alarms.values()))
             self._poll_health()
-        except Exception:
+        except Exception:  # GUI-thread boundary: one broken widget must not
             # stop the flow of values to every other screen; the traceback goes to the log
             log.exception("bridge flush failed")
         if latest or alarms:
