@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from hmi.tags import Sample
@@ -75,6 +75,8 @@ class TagBridge(QObject):
         self.flushes = 0
         self.flush_times_s: list[float] = []  # the last 1,000 flush durations
         self._timer = QTimer(self)
+        # precise: a coarse timer may fire 5 % early, i.e. more than `hz` flushes a second
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(max(1, round(1000 / hz)))
         self._timer.timeout.connect(self._flush)
         self._timer.start()
