@@ -50,7 +50,8 @@ def test_uncaught_exceptions_leave_a_crash_report(tmp_path: Path) -> None:
     assert "RuntimeError: thread went down" in texts
     assert "where: thread hmi-test" in texts
     assert "ValueError: main went down" in texts
-    assert "asyncua" in texts and "SQLite" in texts
+    assert "asyncua" in texts
+    assert "SQLite" in texts
 
 
 def test_long_runs_log_to_a_rotating_file_beside_the_data(tmp_path: Path) -> None:
