@@ -17,7 +17,7 @@ for tool in sleep head od tr grep cat wc rm mkdir ls; do
 done
 run() { env -i PATH="$work/bin" HOME="$work" QT_QPA_PLATFORM=offscreen \
             HMI_DATA_DIR="$work/data" "$@"; }
-if run bash -c 'command -v python3 || command -v python'; then
+if run "$BASH" -c 'command -v python3 || command -v python'; then
     echo "smoke: python is on the sandbox PATH" >&2; exit 1
 fi
 pass() { echo "ok   $*"; }
