@@ -53,6 +53,19 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def audit_key_dir(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Audit keys and anchors go outside the data dir (`hmi.security.audit_key`): here a fresh
+    folder per test, never the real user config dir; and a fresh keyring probe per test."""
+    from hmi.security import keyring_store
+
+    path = tmp_path_factory.mktemp("audit-keys")
+    monkeypatch.setenv("HMI_AUDIT_KEY_DIR", str(path))
+    keyring_store.reset()
+    return path
+
+
+@pytest.fixture(autouse=True)
 def no_leaked_hmi_threads() -> Iterator[None]:
     before = {t.ident for t in threading.enumerate()}
     yield

@@ -82,6 +82,7 @@ def test_service_raises_and_cli_acks_through_the_running_station(
     project = load_project(project_file)
     with Runtime(project, data_dir, services=("alarms.service:AlarmService",)) as runtime:
         service = _service(runtime)
+        assert runtime.wait_first_cycle()  # a write while the device connects is refused
         assert runtime.write("Tank.Level", 95.0).status.value == "confirmed"
         wait_until(lambda: service.call(lambda m: m.state("Tank.Level.HI").value).result(5)
                    == "B", timeout_s=10)
