@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-import math
 import time
 from typing import Any
 
@@ -26,7 +25,7 @@ from drivers.base import WriteResult, WriteStatus
 from hmi.device_runner import check_write_value
 from hmi.project import point_of
 from hmi.security.api import Security
-from hmi.security.audit import AuditWriteError
+from hmi.security.audit import AuditWriteError, plain_value
 from hmi.security.roles import ACTION_ROLES, ROLES, Actor, needed_role, role_rank
 from hmi.security.signatures import Signature, SignatureError, SignatureRecord
 from hmi.tags import Scalar
@@ -53,15 +52,6 @@ def _failed(exc: BaseException) -> concurrent.futures.Future[Any]:
     future: concurrent.futures.Future[Any] = concurrent.futures.Future()
     future.set_exception(exc)
     return future
-
-
-def _plain(value: Any) -> Any:
-    """A value as the audit trail stores it (JSON: NaN and inf as text)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 class Commands:
@@ -117,7 +107,7 @@ class Commands:
         """Write a tag in engineering units, then read it back. Never raises: a refusal is a
         REJECTED result whose `refused` says "denied", "invalid" or "audit" and whose message
         says why; nothing reaches the device then."""
-        details: dict[str, Any] = {"tag": tag, "new": _plain(value)}
+        details: dict[str, Any] = {"tag": tag, "new": plain_value(value)}
         if reason:
             details["reason"] = reason
 
@@ -143,7 +133,7 @@ class Commands:
                     actor, rule, signature).to_json()
             except SignatureError as exc:
                 return refuse("denied", str(exc))
-        details["old"] = _plain(self.runtime.tags.value(tag))
+        details["old"] = plain_value(self.runtime.tags.value(tag))
         try:
             requested = self.security.record(actor, "write", tag, details, "requested")
         except AuditWriteError as exc:
@@ -159,7 +149,7 @@ class Commands:
                 result = done.result()
             except Exception as exc:  # noqa: BLE001 - future boundary: becomes a result
                 result = WriteResult(tag, WriteStatus.REJECTED, value, None, str(exc))
-            outcome = {**details, "read_back": _plain(result.value),
+            outcome = {**details, "read_back": plain_value(result.value),
                        "requested_seq": requested.seq}
             if result.message:
                 outcome["message"] = result.message
@@ -179,7 +169,7 @@ class Commands:
         from alarms.commands import apply  # the alarm package is optional in a build
 
         target = alarm or (f"area {args['area']}" if args.get("area") else "*")
-        details: dict[str, Any] = {k: _plain(v) for k, v in args.items() if v is not None}
+        details: dict[str, Any] = {k: plain_value(v) for k, v in args.items() if v is not None}
         why = self.check(actor, action, alarm or "")
         if why is None and action not in ALARM_ACTIONS:
             why = f"{action} is not an alarm action"

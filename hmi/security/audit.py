@@ -22,6 +22,7 @@ import csv
 import hashlib
 import hmac
 import json
+import math
 import socket
 import sqlite3
 import time
@@ -96,6 +97,15 @@ def canonical(seq: int, ts: float, user: str, role: str, station: str, action: s
 
 def chain_tag(key: bytes, body: bytes, previous: str) -> str:
     return hmac.new(key, body + previous.encode(), hashlib.sha256).hexdigest()
+
+
+def plain_value(value: Any) -> Any:
+    """A value as an audit entry stores it: JSON scalars, NaN and inf as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
 
 
 def details_text(details: dict[str, Any]) -> str:
