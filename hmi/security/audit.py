@@ -55,6 +55,7 @@ class AuditEntry:
     details: dict[str, Any]
     result: str
     tag: str = ""
+    anchored: bool = True  # the chain it extends ends at (or passes through) the anchor
 
     @property
     def time(self) -> str:
@@ -127,6 +128,7 @@ class AuditTrail:
         self.last_verify: VerifyReport | None = None
         self.write_failures = 0
         self.last_error = ""
+        self.anchor_mismatch = False  # an append found the database off the anchor
 
     # ---- key ---------------------------------------------------------------------------------
     @property
@@ -156,17 +158,23 @@ class AuditTrail:
                 with self.db.transaction() as tx:
                     entry = self._insert(tx, key, user, role, action, obj, details or {},
                                          result)
+                self.advance_anchor(entry)
+                return entry
         except (sqlite3.Error, AuditKeyError, OSError) as exc:
             self.write_failures += 1
             self.last_error = str(exc) or type(exc).__name__
             raise AuditWriteError(f"the audit trail cannot be written ({self.last_error})"
                                   ) from None
-        if conn is None:
-            self.advance_anchor(entry)
         return entry
 
     def advance_anchor(self, entry: AuditEntry) -> None:
-        """Move the anchor after the entry's transaction committed."""
+        """Move the anchor after the entry's transaction committed, but only along the chain
+        it anchors: if the database no longer holds the anchored entry (newest rows deleted,
+        an older copy restored), the anchor stays where it is, so `verify` keeps reporting it
+        instead of the next append erasing the evidence."""
+        if not entry.anchored:
+            self.anchor_mismatch = True
+            return
         try:
             self.key.write_anchor(entry.seq, entry.tag)
         except (OSError, AuditKeyError) as exc:
@@ -185,7 +193,20 @@ class AuditTrail:
                      " result, tag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      (seq, ts, user, role, self.station, action, obj, text, result, tag))
         return AuditEntry(seq, ts, user, role, self.station, action, obj, json.loads(text),
-                          result, tag)
+                          result, tag, self._on_anchor(conn, seq))
+
+    def _on_anchor(self, conn: sqlite3.Connection, seq: int) -> bool:
+        """Whether the entry `seq` extends the anchored chain (see `advance_anchor`)."""
+        try:
+            anchor = self.key.read_anchor()
+        except AuditKeyError:
+            return False
+        if anchor is None:
+            return seq == 1
+        if anchor[0] >= seq:
+            return False
+        row = conn.execute("SELECT tag FROM audit WHERE seq = ?", (anchor[0],)).fetchone()
+        return row is not None and hmac.compare_digest(row[0], anchor[1])
 
     # ---- verifying ---------------------------------------------------------------------------
     def verify(self) -> VerifyReport:
@@ -247,8 +268,8 @@ class AuditTrail:
         present = {r[0] for r in self.db.select(
             "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
         for name in TRIGGERS:
-            if name not in present:
-                report.problems.append(f"append-only trigger {name} dropped")
+            if name not in present or name in self.db.missing_triggers:
+                report.problems.append(f"append-only trigger {name} dropped (restored now)")
         return report
 
     # ---- reading -----------------------------------------------------------------------------

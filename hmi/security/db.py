@@ -89,6 +89,12 @@ class SecurityDb:
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         with self.lock:
+            present = {r[0] for r in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")}
+            # a trigger someone dropped is put back below; remember that it was gone, so
+            # `verify` can say so instead of the evidence healing silently
+            self.missing_triggers = [t for t in TRIGGERS if "audit" in present
+                                     and t not in present]
             self.conn.executescript(SCHEMA)
         self._closed = False
 
