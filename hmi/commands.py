@@ -79,7 +79,7 @@ class Commands:
     def check(self, actor: Actor | None, action: str, target: str = "") -> str | None:
         """None when `actor` may do `action` (on `target`, e.g. a tag) now, else the reason.
         Quick (no hashing), not audited: the GUI may ask on every repaint."""
-        if action == "write":
+        if action == "write" and target:
             tag = self._tags.get(target)
             if tag is None:
                 return f"unknown tag {target!r}"
