@@ -108,3 +108,13 @@ def station(folder: Path, data_dir: Path, security: str = "") -> Iterator[
     with runtime:
         assert runtime.wait_first_cycle()
         yield runtime, Commands(runtime), sec
+
+
+def cli_users(data_dir: Path) -> None:
+    """The users the alarm CLI tests act as: ann (admin) and bob (engineer)."""
+    sec = Security(data_dir)
+    try:
+        sec.users.add("ann", "admin", PASSWORDS["ann"], by="os:test", by_role="os-account")
+        sec.users.add("bob", "engineer", "engineer pass 2", by="os:test", by_role="os-account")
+    finally:
+        sec.close()

@@ -16,6 +16,7 @@ from alarms.service import AlarmService
 from hmi.project import load_project
 from hmi.runtime import Runtime
 from tests.conftest import wait_until
+from tests.core.security_helpers import cli_users
 
 PROJECT = """\
 [project]
@@ -67,7 +68,8 @@ def hmi(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def project_file(tmp_path: Path) -> Path:
+def project_file(tmp_path: Path, data_dir: Path) -> Path:
+    cli_users(data_dir)
     path = tmp_path / "project.toml"
     path.write_text(PROJECT, encoding="utf-8")
     return path
