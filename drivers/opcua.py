@@ -136,11 +136,11 @@ class OpcUaDriver:
         client.connection_lost_callback = self._on_connection_lost
         check: ServerCertificateCheck | None = None
         try:
-            if self._security != "none":
-                check = await self._secure(client)
-            if self._username:
+            if self._username:  # first: without its secret the device is not even dialled
                 client.set_user(self._username)
                 client.set_password(self._password())
+            if self._security != "none":
+                check = await self._secure(client)
             await client.connect()
             namespaces = await client.get_namespace_array()
         except CommError:
