@@ -58,7 +58,7 @@ class TrendGroupConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1)
-    pens: list[TrendPenConfig] = Field(min_length=1, max_length=MAX_PENS)
+    pens: list[TrendPenConfig] = Field(min_length=1)
     range: str = "-1h"
     axes: Literal["separate", "shared"] = "separate"
     description: str = ""
@@ -68,6 +68,8 @@ class TrendGroupConfig(BaseModel):
     def _bare_tags(cls, value: object) -> object:
         """A bare string is a pen with defaults (so errors name `pens.N.tag`, one path)."""
         if isinstance(value, list):
+            if len(value) > MAX_PENS:
+                raise ValueError(f"a trend holds at most {MAX_PENS} pens ({len(value)} given)")
             return [{"tag": p} if isinstance(p, str) else p for p in value]
         return value
 

@@ -71,7 +71,12 @@ class GroupStore:
 
     def save(self, user: str | None, group: TrendGroupConfig) -> None:
         """Add `group`, replacing one of the same name."""
-        groups = [g for g in self.load(user) if g.name != group.name] + [group]
+        groups = self.load(user)
+        names = [g.name for g in groups]
+        if group.name in names:
+            groups[names.index(group.name)] = group  # keeps its place in the list
+        else:
+            groups.append(group)
         self._write(user, groups)
 
     def delete(self, user: str | None, name: str) -> bool:

@@ -36,7 +36,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> TrendEnv:
 
 @pytest.fixture
 def context(env: TrendEnv, qapp) -> Iterator[object]:
-    runtime, bridge, ctx = make_context(env.project_path, env.data_dir)
+    _runtime, bridge, ctx = make_context(env.project_path, env.data_dir)
     yield ctx
     ctx.shutdown()
     bridge.detach()
@@ -94,7 +94,7 @@ def test_live_mode_scrolls_and_keeps_every_buffered_point(qtbot, tmp_path, env) 
             shown = set(pen.t.tolist())
             # every point the ring buffer got up to the last redraw is on the pen: none dropped
             assert {ts for ts in t.tolist() if ts <= pen.t[-1]} <= shown
-            x, y = pen.curve.getData()
+            x, _y = pen.curve.getData()
             assert len(x) >= len(pen.t)  # drawn as held steps (2n-1) plus "now"
         # touching the view freezes it: the next tick no longer moves it
         plot.viewbox.sigRangeChangedManually.emit([True, False])
@@ -171,17 +171,20 @@ def test_gaps_render_as_nan_breaks_and_bad_bands(qtbot, context) -> None:
     inside = (pen.t > GAP[0]) & (pen.t < GAP[1])
     assert not np.isfinite(pen.v[inside]).any()
     at_gap = np.flatnonzero(pen.t == GAP[0])
-    assert len(at_gap) and math.isnan(pen.v[at_gap[0]])
+    assert len(at_gap)
+    assert math.isnan(pen.v[at_gap[0]])
     x, y = pen.curve.getData()
     # drawn as held steps: the last value holds up to the gap marker, then the line breaks
     assert np.isnan(y[(x > GAP[0]) & (x < GAP[1])]).all()
-    assert np.isfinite(y[x < GAP[0]]).all() and np.isfinite(y[x > GAP[1]]).all()
+    assert np.isfinite(y[x < GAP[0]]).all()
+    assert np.isfinite(y[x > GAP[1]]).all()
     bands = [b for b in plot.bands.bands if b[1] == "Tank.Flow"]
     assert [(b[3], b[4], b[5]) for b in bands] == [(GAP[0], GAP[1], GAP_REASON)]
     # the view opening inside the gap breaks at its left edge too
     plot.set_range(GAP[0] + 60, GAP[1] + 60)
     settle(qtbot, plot)
-    assert math.isnan(pen.v[0]) and pen.t[0] == pytest.approx(GAP[0] + 60)
+    assert math.isnan(pen.v[0])
+    assert pen.t[0] == pytest.approx(GAP[0] + 60)
 
 
 def test_tag_that_never_had_data_says_no_data(qtbot, context) -> None:
@@ -207,7 +210,8 @@ def test_alarm_markers_sit_at_the_journal_timestamps(qtbot, context) -> None:
         assert x == pytest.approx(expected, abs=0.5)
     raise_x = plot.markers.positions()[0][0]
     text = plot.markers.text_at(raise_x, 10)
-    assert "raised" in text and "Tank level high" in text
+    assert "raised" in text
+    assert "Tank level high" in text
     assert "acknowledged by olga" in plot.markers.text_at(plot.markers.positions()[1][0], 10)
     plot.remove_pen("Tank.Level")
     plot.add_pen("Tank.Flow")  # no alarm on this tag: no marks
@@ -234,7 +238,8 @@ def test_csv_export_writes_the_visible_samples(qtbot, context, tmp_path: Path) -
     assert flow_rows[-1] == ["Tank.Flow", iso_utc(GAP[0]), "", "bad", GAP_REASON]
     assert not target.with_name("out.csv.partial").exists()
     png = tmp_path / "plot.png"
-    assert plot.export_png(png) and png.stat().st_size > 1000
+    assert plot.export_png(png)
+    assert png.stat().st_size > 1000
 
 
 def test_mini_trend_has_no_chrome_and_follows_now(qtbot, context) -> None:
@@ -243,7 +248,8 @@ def test_mini_trend_has_no_chrome_and_follows_now(qtbot, context) -> None:
     plot.resize(300, 120)
     plot.show()
     t0, t1 = plot.visible_range()
-    assert plot.live and t1 - t0 == pytest.approx(600)
+    assert plot.live
+    assert t1 - t0 == pytest.approx(600)
     assert not plot.legend.isVisible()
     assert not plot.viewbox.state["mouseEnabled"][0]
     plot.add_cursor(t0 + 10)  # allowed programmatically, but no keys or double-click
