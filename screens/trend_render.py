@@ -38,7 +38,7 @@ def wait_idle(screen: TrendScreen, timeout_s: float = 15.0) -> bool:
     quiet_since: float | None = None
     while time.monotonic() < deadline:
         app.processEvents()
-        busy = screen.plot.queries.busy() or screen.stats.queries.busy()
+        busy = screen.plot.loading() or screen.stats.queries.busy()
         if busy:
             quiet_since = None
         elif quiet_since is None:

@@ -32,6 +32,7 @@ from widgets.trend_pens import TEXT_COLOUR, AxisGroup
 MARK_PX = 14.0
 HIT_PX = 8.0
 STRIP_PX = 4.0
+HATCH_MIN_PX = 2.0
 
 
 def local_time(ts: float, seconds: bool = True) -> str:
@@ -178,15 +179,22 @@ class GapBands(_PixelItem):
         transform, area = device
         painter.save()
         painter.resetTransform()
-        hatch = QBrush(QColor(60, 60, 60, 70), Qt.BrushStyle.BDiagPattern)
+        spans = []
         for row, _tag, colour, start, end, _reason in self.bands:
             x0 = max(area.left(), transform.map(QPointF(start, 0.0)).x())
             x1 = min(area.right(), transform.map(QPointF(end, 0.0)).x())
             if x1 <= x0:
                 continue
-            painter.fillRect(QRectF(x0, area.top(), x1 - x0, area.height()), hatch)
-            strip = QRectF(x0, area.bottom() - STRIP_PX * (row + 1), x1 - x0, STRIP_PX - 1)
+            spans.append((x0, x1))
+            strip = QRectF(x0, area.bottom() - STRIP_PX * (row + 1), max(1.0, x1 - x0),
+                           STRIP_PX - 1)
             painter.fillRect(strip, QColor(colour))
+        # the hatch once per merged stretch, and only where it is wide enough to read: a
+        # translucent pattern over the plot's height is the costly part of this item
+        hatch = QBrush(QColor(60, 60, 60, 70), Qt.BrushStyle.BDiagPattern)
+        for x0, x1 in _merge(spans):
+            if x1 - x0 >= HATCH_MIN_PX:
+                painter.fillRect(QRectF(x0, area.top(), x1 - x0, area.height()), hatch)
         painter.restore()
 
     def text_at(self, x_px: float, y_px: float) -> str:
@@ -198,3 +206,13 @@ class GapBands(_PixelItem):
                 lines.append(f"{tag}: no good value {local_time(start)} to "
                              f"{local_time(end)}{why}")
         return "\n".join(lines)
+
+
+def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for x0, x1 in sorted(spans):
+        if out and x0 <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], x1))
+        else:
+            out.append((x0, x1))
+    return out

@@ -28,7 +28,7 @@ PALETTE = ("#1F4E8C", "#2E7D6B", "#7A4E2D", "#3A3A3A", "#0E6E8C", "#5B6B2E", "#4
 DASHES = (Qt.PenStyle.SolidLine,) * 4 + (Qt.PenStyle.DashLine,) * 2 + (
     Qt.PenStyle.DashDotLine,) * 2
 PLOT_BACKGROUND = "#DADADA"  # ISA-101: a grey field; the chrome around it is the theme's
-GRID_ALPHA = 0.25
+GRID_COLOUR = "#BEBEBE"
 TEXT_COLOUR = "#303030"
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,8 +169,7 @@ class TrendData:
         if reader is not None and reader.has_tag(tag):
             dec = reader.decimated(tag, t0, t1, buckets)
             t, v, bucket_s, source = dec.t, dec.v, dec.bucket_s, dec.source
-            gaps = reader.gaps(tag, t0, t1)
-            t, v, gaps = _edges(reader, tag, t0, t1, t, v, gaps)
+            t, v, gaps = _edges(reader, tag, t0, t1, t, v)
         if self.buffer is not None:
             lt, lv = self.buffer.since(tag, t[-1] if len(t) else t0)
             keep = lt < t1
@@ -283,27 +283,27 @@ def nan_runs(t: np.ndarray, v: np.ndarray, end: float) -> list[tuple[float, floa
     if not bad.any():
         return []
     starts = np.flatnonzero(bad & np.r_[True, ~bad[:-1]])
-    out = []
-    for i in starts:
-        good = np.flatnonzero(~bad[i:])
-        stop = float(t[i + good[0]]) if len(good) else end
-        if stop > t[i]:
-            out.append((float(t[i]), stop))
-    return out
+    good = np.flatnonzero(~bad)
+    after = np.searchsorted(good, starts)  # the first good point after each start
+    stops = np.where(after < len(good), t[good[np.minimum(after, max(len(good) - 1, 0))]]
+                     if len(good) else end, end)
+    keep = stops > t[starts]
+    return list(zip(t[starts][keep].tolist(), np.asarray(stops, dtype=float)[keep].tolist(),
+                    strict=True))
 
 
 def _edges(reader: HistoryReader, tag: str, t0: float, t1: float, t: np.ndarray,
-           v: np.ndarray, gaps: list[tuple[float, float, str]]
-           ) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float, str]]]:
+           v: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float, str]]]:
     """The historian stores on change (deadband, heartbeat): the value in force at t0 was
     stored before it, and the last value holds until the next row. So the line starts at t0
     with that value (or a break, if it was BAD: the view opens inside a gap) and, when a later
-    row proves the value held, runs on to t1."""
+    row proves the value held, runs on to t1. Also returns the line's breaks with the reason
+    of the gap marker that opened each (one indexed query: the partial index on gap rows)."""
+    lead = ""
     if not len(t) or t[0] > t0:
         before = reader.value_at(tag, t0)
         if before is not None and before.quality is Quality.BAD:
-            good = np.flatnonzero(np.isfinite(v))
-            gaps.insert(0, (t0, float(t[good[0]]) if len(good) else t1, before.reason))
+            lead = before.reason
             t, v = np.r_[t0, t], np.r_[np.nan, v]
         elif before is not None and isinstance(before.value, int | float):
             t, v = np.r_[t0, t], np.r_[float(before.value), v]
@@ -312,13 +312,31 @@ def _edges(reader: HistoryReader, tag: str, t0: float, t1: float, t: np.ndarray,
                                     (reader.tag_id(tag), round(t1 * 1000))).fetchone()
         if later is not None:
             t, v = np.r_[t, t1], np.r_[v, v[-1]]
+    markers = reader.conn.execute(
+        "SELECT t, reason FROM samples WHERE tag_id = ? AND t >= ? AND t < ? AND value IS NULL "
+        "AND quality = 0 ORDER BY t LIMIT 10000",
+        (reader.tag_id(tag), round(t0 * 1000), round(t1 * 1000))).fetchall()
+    at = np.array([m[0] / 1000 for m in markers])
+    gaps = []
+    for start, end in nan_runs(t, v, min(t1, time.time())):
+        i = int(np.searchsorted(at, start + 1e-3, side="right")) - 1  # the marker that opened it
+        reason = markers[i][1] if i >= 0 and at[i] <= end else lead if start == t0 else ""
+        gaps.append((start, end, reason or ""))
     return t, v, gaps
 
 
-def step_points(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def step_points(t: np.ndarray, v: np.ndarray, min_hold_s: float = 0.0
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Sample-and-hold drawing: each value holds until the next point, as the historian
     stores it (on change), instead of a straight line that would invent a ramp between two
-    stored values. NaN points still break the line. 2n-1 points for n."""
+    stored values. NaN points still break the line.
+
+    Only holds longer than `min_hold_s` (a bucket, i.e. a pixel) get the extra corner point:
+    where points are a pixel apart a hold is invisible, and every point costs drawing time
+    on each frame of a pan (pyqtgraph re-clips and re-bounds every curve per view change)."""
     if len(t) < 2:
         return t, v
-    return np.repeat(t, 2)[1:], np.repeat(v, 2)[:-1]
+    at = np.flatnonzero(np.diff(t) > min_hold_s) + 1  # a corner before each of these points
+    if not len(at):
+        return t, v
+    return np.insert(t, at, t[at]), np.insert(v, at, v[at - 1])

@@ -54,7 +54,7 @@ def make_plot(qtbot, context, **kwargs) -> TrendPlot:
 def settle(qtbot, plot: TrendPlot) -> None:
     """Wait until the paced view signal has fired and every query is answered."""
     qtbot.wait(150)
-    qtbot.waitUntil(lambda: not plot.queries.busy(), timeout=5000)
+    qtbot.waitUntil(lambda: not plot.loading(), timeout=5000)
 
 
 def test_pens_are_added_and_removed(qtbot, context) -> None:

@@ -36,7 +36,7 @@ def make_screen(qtbot, context) -> TrendScreen:
 
 def settle(qtbot, screen: TrendScreen) -> None:
     qtbot.wait(150)
-    qtbot.waitUntil(lambda: not screen.plot.queries.busy(), timeout=5000)
+    qtbot.waitUntil(lambda: not screen.plot.loading(), timeout=5000)
 
 
 def test_configure_shows_a_project_group_with_its_colours_and_range(qtbot, context) -> None:
