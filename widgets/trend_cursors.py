@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from widgets.trend_items import local_time
 from widgets.trend_pens import TEXT_COLOUR, Pen
-from widgets.trend_queries import Relay
+from widgets.trend_queries import Relay, paced
 
 CURSOR_COLOUR = "#202020"
 MAX_CURSORS = 2
@@ -58,8 +58,7 @@ class CursorSet(QObject):
         self.labels: list[pg.TextItem] = []
         self.readout = CursorReadout()
         self._changed = Relay(self)
-        self._proxy = pg.SignalProxy(self._changed.fired, rateLimit=15, delay=0.05,
-                                     slot=self._on_moved)
+        self._proxy = paced(self._changed.fired, 15.0, 0.05, self._on_moved, self)
 
     def count(self) -> int:
         return len(self.lines)
@@ -98,6 +97,8 @@ class CursorSet(QObject):
         line, label = self.lines.pop(index), self.labels.pop(index)
         self._vb.removeItem(line)
         self._vb.removeItem(label)
+        line.deleteLater()  # in the GUI thread, not whenever the cycle collector runs
+        label.deleteLater()
         self._on_moved(())
 
     def clear(self) -> None:

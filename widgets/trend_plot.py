@@ -41,19 +41,18 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QGraphicsLinearLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from hmi.trends.buffer import TrendBuffer, shared_buffer
 from hmi.trends.config import MAX_PENS
 from hmi.trends.data import TrendData, nan_runs, step_points
 from hmi.trends.ranges import RangeSpec
+from widgets.trend_canvas import make_plot_widget, rebuild_axes
 from widgets.trend_cursors import CursorSet
 from widgets.trend_export import ExportBar
-from widgets.trend_items import AlarmMarkers, GapBands, ScaleAxis
+from widgets.trend_items import AlarmMarkers, GapBands
 from widgets.trend_navigation import Y_PAD, TrendNavigation
 from widgets.trend_pens import (
-    GRID_COLOUR,
-    PLOT_BACKGROUND,
     TEXT_COLOUR,
     AxisGroup,
     Pen,
@@ -63,7 +62,7 @@ from widgets.trend_pens import (
     style_for,
     tag_meta,
 )
-from widgets.trend_queries import QueryQueue, Relay
+from widgets.trend_queries import QueryQueue, Relay, paced
 
 LIVE_PERIOD_S = 0.5  # live redraw: 2 Hz
 VIEW_RATE_HZ = 3.0  # view-change queries at most this often while the hand moves (each
@@ -130,37 +129,11 @@ class TrendPlot(QWidget):
         self.legend.setWordWrap(True)
         self.legend.setVisible(not self.mini)
         layout.addWidget(self.legend)
-        self.view = pg.PlotWidget(background=PLOT_BACKGROUND,
-                                  axisItems={"bottom": pg.DateAxisItem()})
+        self.view, self._axes_box = make_plot_widget(self.mini)
         layout.addWidget(self.view, 1)
         self.export_bar = ExportBar(self)
         layout.addWidget(self.export_bar)
         pi = self.plot_item = self.view.getPlotItem()
-        pi.setDownsampling(auto=True, mode="peak")
-        pi.setClipToView(True)
-        # Grid: major lines only, opaque, in a grey a step darker than the field. Measured at
-        # 1600 x 900 offscreen, translucent grids with minor lines cost more than 8 curves.
-        pi.showAxis("right")  # horizontal lines from the 0..1 view; no labels of its own
-        for name in ("bottom", "right"):
-            axis = pi.getAxis(name)
-            axis.setGrid(255)
-            axis.setStyle(maxTickLevel=0)
-        grid = pi.getAxis("right")
-        grid.setStyle(showValues=False, tickLength=0)
-        grid.setWidth(4)
-        grid.setPen(pg.mkPen(GRID_COLOUR))
-        pi.setMenuEnabled(False)
-        pi.hideButtons()
-        bottom = pi.getAxis("bottom")
-        bottom.setPen(pg.mkPen(GRID_COLOUR))
-        bottom.setTextPen(pg.mkPen(TEXT_COLOUR))
-        left = pi.getAxis("left")  # replaced by one ScaleAxis per axis group, side by side
-        pi.layout.removeItem(left)
-        left.hide()
-        self._axes_box = QGraphicsLinearLayout(Qt.Orientation.Horizontal)
-        self._axes_box.setContentsMargins(0, 0, 0, 0)
-        self._axes_box.setSpacing(0)
-        pi.layout.addItem(self._axes_box, 2, 0)
         vb = self.viewbox = pi.getViewBox()
         vb.disableAutoRange()
         vb.setYRange(0.0, 1.0, padding=Y_PAD)
@@ -178,8 +151,8 @@ class TrendPlot(QWidget):
         self._view_relay = Relay(self)
         vb.sigRangeChanged.connect(self._view_relay.fire)
         vb.sigResized.connect(self._view_relay.fire)
-        self._view_proxy = pg.SignalProxy(self._view_relay.fired, rateLimit=VIEW_RATE_HZ,
-                                          delay=0.1, slot=self._on_view_changed)
+        self._view_proxy = paced(self._view_relay.fired, VIEW_RATE_HZ, 0.1,
+                                 self._on_view_changed, self)
         self.view.scene().sigMouseClicked.connect(self._on_click)
         self.nav = TrendNavigation(self)
         if not self.mini:
@@ -191,10 +164,7 @@ class TrendPlot(QWidget):
         self._live_timer = QTimer(self)
         self._live_timer.setInterval(round(LIVE_PERIOD_S * 1000))
         self._live_timer.timeout.connect(self._on_live_tick)
-        if self.mini:
-            bottom.setStyle(tickTextOffset=2)
-            self.view.setMinimumHeight(80)
-        else:
+        if not self.mini:
             self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     # ---- pens -----------------------------------------------------------------------------------
@@ -234,6 +204,7 @@ class TrendPlot(QWidget):
         if pen is None:
             return
         self.plot_item.removeItem(pen.curve)
+        pen.curve.deleteLater()
         self.queries.forget(tag)
         if self.buffer is not None:
             self.buffer.untrack([tag])
@@ -288,24 +259,8 @@ class TrendPlot(QWidget):
 
     # ---- axes -----------------------------------------------------------------------------------
     def _rebuild_axes(self) -> None:
-        old = {g.key: g for g in self._groups}
-        for group in self._groups:
-            self._axes_box.removeItem(group.axis)
-            group.axis.setParentItem(None)
-            if group.axis.scene() is not None:
-                group.axis.scene().removeItem(group.axis)
-        self._groups = build_groups(self.pens(), self.axes_mode)
-        for group in self._groups:
-            before = old.get(group.key)
-            if before is not None and not group.fixed and before.fitted:
-                group.lo, group.hi, group.fitted = before.lo, before.hi, True
-            elif not group.fixed:
-                group.fit()
-            group.axis = ScaleAxis(group)
-            if self.mini:
-                group.axis.setWidth(40)
-                group.axis.setLabel("")
-            self._axes_box.addItem(group.axis)
+        self._groups = rebuild_axes(self._axes_box, self._groups,
+                                    build_groups(self.pens(), self.axes_mode), self.mini)
         self._on_y_range()
         self._redraw_curves()
 

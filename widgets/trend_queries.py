@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal
 
 Answer = Callable[[str, tuple, Any, BaseException | None], None]
@@ -97,3 +98,21 @@ class Relay(QObject):
 
     def fire(self, *_args: Any) -> None:
         self.fired.emit()
+
+
+def paced(signal: Any, rate_hz: float, delay_s: float, slot: Callable[[tuple], None],
+          parent: QObject) -> pg.SignalProxy:
+    """pyqtgraph's `SignalProxy` (the latest arguments, at most `rate_hz` a second while they
+    stream, once more `delay_s` after they stop), owned by `parent`.
+
+    Why owned: a proxy and its timer with no Qt parent are deleted whenever Python's cycle
+    collector gets to them, and that can be in a worker thread; a QTimer destroyed outside
+    its thread stays registered and the next timer pass crashed the GUI thread (seen as a
+    segfault in `QTimerInfoList::activateTimers` in the test suite). Parented, both die with
+    their widget, in the GUI thread. Single-threaded timer: every signal paced here is
+    emitted in the GUI thread."""
+    proxy = pg.SignalProxy(signal, delay=delay_s, rateLimit=rate_hz, slot=slot,
+                           threadSafe=False)
+    proxy.setParent(parent)
+    proxy.timer.setParent(proxy)
+    return proxy
