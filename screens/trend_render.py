@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         record_demo(project, tmp, hours=12, end=end)
         runtime = Runtime(project, tmp, services=())
         bridge = TagBridge()
+        bridge.post(_last_values(Path(tmp), [t.name for t in project.tags], end))
+        bridge.flush_now()  # the live legend shows the values the station would have now
         context = StationContext(runtime, bridge)
         try:
             shots = [
@@ -121,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
             bridge.detach()
     app.processEvents()
     return 0
+
+
+def _last_values(data_dir: Path, tags: list[str], end: float) -> list[Any]:
+    from hmi.historian.query import HistoryReader
+
+    with HistoryReader(data_dir / "history.db") as reader:
+        found = [reader.value_at(t, end - 1) if reader.has_tag(t) else None for t in tags]
+    return [s for s in found if s is not None]
 
 
 def _show_stats(screen: TrendScreen) -> None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGraphicsLinearLayout
+from PySide6.QtWidgets import QGraphicsLinearLayout, QLabel
 
-from widgets.trend_items import ScaleAxis
+from widgets.trend_items import AlarmMarkers, GapBands, ScaleAxis
+from widgets.trend_navigation import Y_PAD
 from widgets.trend_pens import GRID_COLOUR, PLOT_BACKGROUND, TEXT_COLOUR, AxisGroup
 
 
@@ -48,10 +49,33 @@ def make_plot_widget(mini: bool) -> tuple[pg.PlotWidget, QGraphicsLinearLayout]:
     box.setContentsMargins(0, 0, 0, 0)
     box.setSpacing(0)
     pi.layout.addItem(box, 2, 0)
+    vb = pi.getViewBox()
+    vb.disableAutoRange()
+    vb.setYRange(0.0, 1.0, padding=Y_PAD)
+    vb.setMouseEnabled(x=not mini, y=not mini)
     if mini:
         bottom.setStyle(tickTextOffset=2)
         view.setMinimumHeight(80)
     return view, box
+
+
+def add_overlays(vb: pg.ViewBox) -> tuple[GapBands, AlarmMarkers, pg.TextItem]:
+    """The BAD-period bands (under the curves), the alarm marks and the "no data" message."""
+    bands, markers = GapBands(), AlarmMarkers()
+    message = pg.TextItem(color=TEXT_COLOUR, anchor=(0.5, 0.5),
+                          fill=pg.mkBrush(235, 235, 235, 220))
+    for item in (bands, markers, message):
+        vb.addItem(item, ignoreBounds=True)
+    return bands, markers, message
+
+
+def make_legend(mini: bool) -> QLabel:
+    """The strip above the plot (mode, span, pens with live values); none in a mini trend."""
+    legend = QLabel()
+    legend.setTextFormat(Qt.TextFormat.RichText)
+    legend.setWordWrap(True)
+    legend.setVisible(not mini)
+    return legend
 
 
 def rebuild_axes(box: QGraphicsLinearLayout, old: list[AxisGroup], new: list[AxisGroup],

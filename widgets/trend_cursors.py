@@ -50,7 +50,8 @@ class CursorSet(QObject):
 
     moved = Signal()  # paced: a cursor moved (or was added/removed)
 
-    def __init__(self, viewbox: Any, pens: Callable[[], list[Pen]], parent: QObject) -> None:
+    def __init__(self, viewbox: Any, pens: Callable[[], list[Pen]], parent: QObject,
+                 clicks: bool = True) -> None:
         super().__init__(parent)  # dies with the plot: no paced call reaches deleted items
         self._vb = viewbox
         self._pens = pens
@@ -59,6 +60,8 @@ class CursorSet(QObject):
         self.readout = CursorReadout()
         self._changed = Relay(self)
         self._proxy = paced(self._changed.fired, 15.0, 0.05, self._on_moved, self)
+        if clicks:
+            viewbox.scene().sigMouseClicked.connect(self._on_click)
 
     def count(self) -> int:
         return len(self.lines)
@@ -66,8 +69,12 @@ class CursorSet(QObject):
     def times(self) -> list[float]:
         return sorted(float(line.value()) for line in self.lines)
 
-    def add(self, ts: float) -> None:
-        """A new cursor at `ts`; a third replaces the older of two."""
+    def add(self, ts: float | None = None) -> None:
+        """A new cursor at `ts` (default: a third into the view, the second at two thirds);
+        a third cursor replaces the older of two."""
+        if ts is None:
+            t0, t1 = self._vb.viewRange()[0]
+            ts = t0 + (t1 - t0) * (0.35 if not self.lines else 0.65)
         if len(self.lines) >= MAX_CURSORS:
             self.remove(0)
         line = pg.InfiniteLine(ts, angle=90, movable=True,
@@ -84,6 +91,11 @@ class CursorSet(QObject):
         self.labels.append(label)
         self._changed.fire()
         self._on_moved(())
+
+    def _on_click(self, event: Any) -> None:
+        """Double-click in the plot: a cursor there."""
+        if event.double() and self._vb.sceneBoundingRect().contains(event.scenePos()):
+            self.add(float(self._vb.mapSceneToView(event.scenePos()).x()))
 
     def set_time(self, index: int, ts: float) -> None:
         self.lines[index].setValue(ts)

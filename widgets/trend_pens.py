@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt
 
+from hmi.trends.data import nan_runs
+
 PALETTE = ("#1F4E8C", "#2E7D6B", "#7A4E2D", "#3A3A3A", "#0E6E8C", "#5B6B2E", "#4B4F8C",
            "#7D5A6E")
 DASHES = (Qt.PenStyle.SolidLine,) * 4 + (Qt.PenStyle.DashLine,) * 2 + (
@@ -199,3 +201,14 @@ def _span_text(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds / size:.3g} {unit}"
     return f"{seconds:.3g} s"
+
+
+def band_rows(pens: list[Pen], end: float) -> list[tuple[int, str, str, float, float, str]]:
+    """(row, tag, colour, start, end, reason) of every break of the visible pens' lines (one
+    strip row per visible pen), with the reason of the gap marker that opened it."""
+    bands = []
+    for row, pen in enumerate(p for p in pens if p.visible):
+        for start, stop in nan_runs(pen.t, pen.v, end):
+            reason = next((r for g0, g1, r in pen.gaps if g0 <= stop and g1 >= start), "")
+            bands.append((row, pen.tag, pen.colour, start, stop, reason))
+    return bands

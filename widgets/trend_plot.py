@@ -41,21 +41,20 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from hmi.trends.buffer import TrendBuffer, shared_buffer
 from hmi.trends.config import MAX_PENS
-from hmi.trends.data import TrendData, nan_runs, step_points
+from hmi.trends.data import TrendData, step_points
 from hmi.trends.ranges import RangeSpec
-from widgets.trend_canvas import make_plot_widget, rebuild_axes
+from widgets.trend_canvas import add_overlays, make_legend, make_plot_widget, rebuild_axes
 from widgets.trend_cursors import CursorSet
 from widgets.trend_export import ExportBar
-from widgets.trend_items import AlarmMarkers, GapBands
-from widgets.trend_navigation import Y_PAD, TrendNavigation
+from widgets.trend_navigation import TrendNavigation
 from widgets.trend_pens import (
-    TEXT_COLOUR,
     AxisGroup,
     Pen,
+    band_rows,
     build_groups,
     legend_html,
     next_colour,
@@ -124,10 +123,7 @@ class TrendPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        self.legend = QLabel()
-        self.legend.setTextFormat(Qt.TextFormat.RichText)
-        self.legend.setWordWrap(True)
-        self.legend.setVisible(not self.mini)
+        self.legend = make_legend(self.mini)
         layout.addWidget(self.legend)
         self.view, self._axes_box = make_plot_widget(self.mini)
         layout.addWidget(self.view, 1)
@@ -135,17 +131,8 @@ class TrendPlot(QWidget):
         layout.addWidget(self.export_bar)
         pi = self.plot_item = self.view.getPlotItem()
         vb = self.viewbox = pi.getViewBox()
-        vb.disableAutoRange()
-        vb.setYRange(0.0, 1.0, padding=Y_PAD)
-        vb.setMouseEnabled(x=not self.mini, y=not self.mini)
-        self.bands = GapBands()
-        self.markers = AlarmMarkers()
-        vb.addItem(self.bands, ignoreBounds=True)
-        vb.addItem(self.markers, ignoreBounds=True)
-        self.message = pg.TextItem(color=TEXT_COLOUR, anchor=(0.5, 0.5),
-                                   fill=pg.mkBrush(235, 235, 235, 220))
-        vb.addItem(self.message, ignoreBounds=True)
-        self.cursors = CursorSet(vb, self.pens, self)
+        self.bands, self.markers, self.message = add_overlays(vb)
+        self.cursors = CursorSet(vb, self.pens, self, clicks=not self.mini)
         self.cursors.moved.connect(self._on_cursors_moved)
         vb.sigYRangeChanged.connect(self._on_y_range)
         self._view_relay = Relay(self)
@@ -153,7 +140,6 @@ class TrendPlot(QWidget):
         vb.sigResized.connect(self._view_relay.fire)
         self._view_proxy = paced(self._view_relay.fired, VIEW_RATE_HZ, 0.1,
                                  self._on_view_changed, self)
-        self.view.scene().sigMouseClicked.connect(self._on_click)
         self.nav = TrendNavigation(self)
         if not self.mini:
             self.view.installEventFilter(self.nav)
@@ -252,6 +238,8 @@ class TrendPlot(QWidget):
         if self.context.bridge is not None:
             self.context.bridge.unwatch(self)
             self.context.bridge.watch(self, list(self._pens), self._on_samples)
+            if self.isVisible():
+                self.context.bridge.replay(self)  # the new pen's current value, now
         self._stale.intersection_update(self._pens)
         self._request_view()
         self._update_legend()
@@ -457,9 +445,7 @@ class TrendPlot(QWidget):
 
     # ---- cursors --------------------------------------------------------------------------------
     def add_cursor(self, ts: float | None = None) -> None:
-        if ts is None:
-            t0, t1 = self.visible_range()
-            ts = t0 + (t1 - t0) * (0.35 if self.cursors.count() == 0 else 0.65)
+        """A cursor at `ts` (default: a third into the view; the second at two thirds)."""
         self.cursors.add(ts)
 
     def cursor_readout(self) -> Any:
@@ -472,13 +458,6 @@ class TrendPlot(QWidget):
             self.queries.ask(CURSORS, self.data.values_at, tags, tuple(times))
         self.cursors_changed.emit()
 
-    def _on_click(self, event: Any) -> None:
-        if self.mini or not event.double():
-            return
-        pos = self.viewbox.mapSceneToView(event.scenePos())
-        if self.viewbox.sceneBoundingRect().contains(event.scenePos()):
-            self.add_cursor(float(pos.x()))
-
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if self.mini or not self.nav.handle_key(event):
             super().keyPressEvent(event)
@@ -486,20 +465,13 @@ class TrendPlot(QWidget):
     # ---- drawing helpers ------------------------------------------------------------------------
     def _update_bands(self) -> None:
         now = self.clock()
-        t1 = min(now, self.visible_range()[1]) if not self.live else now
-        bands = []
-        for row, pen in enumerate(p for p in self.pens() if p.visible):
-            for start, end in nan_runs(pen.t, pen.v, t1):
-                reason = next((r for g0, g1, r in pen.gaps if g0 <= end and g1 >= start), "")
-                bands.append((row, pen.tag, pen.colour, start, end, reason))
-        self.bands.set_bands(bands)
+        self.bands.set_bands(band_rows(self.pens(), now if self.live else
+                                       min(now, self.visible_range()[1])))
 
     def _update_message(self) -> None:
-        missing = [p.tag for p in self.pens() if not p.known]
-        if not self._pens:
-            text = "" if self.mini else "Add pens from the tag list"
-        else:
-            text = "\n".join(f"no data: {t}" for t in missing)
+        text = "\n".join(f"no data: {p.tag}" for p in self.pens() if not p.known)
+        if not self._pens and not self.mini:
+            text = "Add pens from the tag list"
         self.message.setText(text)
         self.message.setVisible(bool(text))
         (x0, x1), (y0, y1) = self.viewbox.viewRange()
