@@ -143,6 +143,10 @@ class TrendPlot(QWidget):
         self.nav = TrendNavigation(self)
         if not self.mini:
             self.view.installEventFilter(self.nav)
+        self._decor_timer = QTimer(self)
+        self._decor_timer.setSingleShot(True)
+        self._decor_timer.setInterval(0)
+        self._decor_timer.timeout.connect(self._update_decor)
         self._request_timer = QTimer(self)
         self._request_timer.setSingleShot(True)
         self._request_timer.setInterval(0)
@@ -242,7 +246,7 @@ class TrendPlot(QWidget):
                 self.context.bridge.replay(self)  # the new pen's current value, now
         self._stale.intersection_update(self._pens)
         self._request_view()
-        self._update_legend()
+        self._update_decor()
         self.pens_changed.emit()
 
     # ---- axes -----------------------------------------------------------------------------------
@@ -275,7 +279,6 @@ class TrendPlot(QWidget):
             if self.live and len(t) and np.isfinite(y[-1]):  # the value holds until now
                 t, y = np.r_[t, self.clock()], np.r_[y, y[-1]]
             pen.curve.setData(t, y, connect="finite")
-        self._update_message()
 
     # ---- range and mode -------------------------------------------------------------------------
     def visible_range(self) -> tuple[float, float]:
@@ -340,7 +343,7 @@ class TrendPlot(QWidget):
     def _on_view_changed(self, _args: tuple) -> None:
         t0, t1 = self.visible_range()
         self.cursors.redraw()
-        self._update_message()
+        self._decor_timer.start()
         self._request_view()
         self.view_settled.emit(t0, t1)
 
@@ -393,8 +396,7 @@ class TrendPlot(QWidget):
             if self.live and self.buffer is not None:
                 self._append_live(pen)
             self._redraw_curves([pen])
-            self._update_bands()
-            self._update_legend()
+            self._decor_timer.start()  # answers landing together: one redraw of the rest
 
     # ---- live -----------------------------------------------------------------------------------
     def _on_live_tick(self) -> None:
@@ -468,19 +470,29 @@ class TrendPlot(QWidget):
         self.bands.set_bands(band_rows(self.pens(), now if self.live else
                                        min(now, self.visible_range()[1])))
 
+    def _update_decor(self) -> None:
+        """Bands, legend and message after data or view changes (batched by a 0 ms timer:
+        the answers of one query round arrive together)."""
+        self._update_bands()
+        self._update_legend()
+        self._update_message()
+
     def _update_message(self) -> None:
         text = "\n".join(f"no data: {p.tag}" for p in self.pens() if not p.known)
         if not self._pens and not self.mini:
             text = "Add pens from the tag list"
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
+        if text != self.message.textItem.toPlainText():
+            self.message.setText(text)
+            self.message.setVisible(bool(text))
         (x0, x1), (y0, y1) = self.viewbox.viewRange()
         self.message.setPos((x0 + x1) / 2, (y0 + y1) / 2)
 
     def _update_legend(self) -> None:
         if not self.mini:
             t0, t1 = self.visible_range()
-            self.legend.setText(legend_html(self.pens(), self.live, t1 - t0))
+            html = legend_html(self.pens(), self.live, t1 - t0)
+            if html != self.legend.text():  # a new text re-lays out the widget
+                self.legend.setText(html)
 
     # ---- export ---------------------------------------------------------------------------------
     def export_csv(self, path: Path | str) -> Any:

@@ -312,9 +312,10 @@ def _edges(reader: HistoryReader, tag: str, t0: float, t1: float, t: np.ndarray,
                                     (reader.tag_id(tag), round(t1 * 1000))).fetchone()
         if later is not None:
             t, v = np.r_[t, t1], np.r_[v, v[-1]]
-    markers = reader.conn.execute(
-        "SELECT t, reason FROM samples WHERE tag_id = ? AND t >= ? AND t < ? AND value IS NULL "
-        "AND quality = 0 ORDER BY t LIMIT 10000",
+    markers = reader.conn.execute(  # without INDEXED BY the planner walked the primary key:
+        # 160 ms a pen over 30 days of 1 s rows instead of < 1 ms (no ANALYZE statistics)
+        "SELECT t, reason FROM samples INDEXED BY ix_samples_gap WHERE tag_id = ? AND t >= ? "
+        "AND t < ? AND value IS NULL AND quality = 0 ORDER BY t LIMIT 10000",
         (reader.tag_id(tag), round(t0 * 1000), round(t1 * 1000))).fetchall()
     at = np.array([m[0] / 1000 for m in markers])
     gaps = []

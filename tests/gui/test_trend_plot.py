@@ -254,3 +254,38 @@ def test_mini_trend_has_no_chrome_and_follows_now(qtbot, context) -> None:
     assert not plot.viewbox.state["mouseEnabled"][0]
     plot.add_cursor(t0 + 10)  # allowed programmatically, but no keys or double-click
     assert plot.focusPolicy().name == "NoFocus"
+
+
+def test_keys_pan_zoom_fit_undo_and_go_live(qtbot, context) -> None:
+    from PySide6.QtCore import Qt
+
+    plot = make_plot(qtbot, context)
+    plot.add_pen("Tank.Level")
+    plot.set_range(T0, T0 + 3600)
+    settle(qtbot, plot)
+    qtbot.keyClick(plot, Qt.Key.Key_Right)
+    assert plot.visible_range() == pytest.approx((T0 + 900, T0 + 4500))
+    qtbot.keyClick(plot, Qt.Key.Key_Plus)
+    assert plot.visible_range() == pytest.approx((T0 + 1800, T0 + 3600))
+    settle(qtbot, plot)
+    group = plot.groups()[0]
+    assert (group.lo, group.hi) == (0.0, 100.0)  # the tag's configured range
+    qtbot.keyClick(plot, Qt.Key.Key_F)  # fit: the data in view fills the height
+    t0, t1 = plot.visible_range()
+    pen = plot.pen("Tank.Level")
+    in_view = pen.v[(pen.t >= t0) & (pen.t <= t1)]
+    lo, hi = np.nanmin(in_view), np.nanmax(in_view)
+    margin = (hi - lo) * 0.05
+    assert (group.lo, group.hi) == pytest.approx((lo - margin, hi + margin))
+    qtbot.keyClick(plot, Qt.Key.Key_Backspace)  # undo the fit, then the zoom, then the pan
+    assert (group.lo, group.hi) == (0.0, 100.0)
+    qtbot.keyClick(plot, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(plot, Qt.Key.Key_Backspace)
+    assert plot.visible_range() == pytest.approx((T0, T0 + 3600))
+    qtbot.keyClick(plot, Qt.Key.Key_C)
+    assert plot.cursors.count() == 1
+    qtbot.keyClick(plot, Qt.Key.Key_Escape)
+    assert plot.cursors.count() == 0
+    with qtbot.waitSignal(plot.live_changed, timeout=1000):
+        qtbot.keyClick(plot, Qt.Key.Key_L)
+    assert plot.live
