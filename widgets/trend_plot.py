@@ -483,7 +483,7 @@ class TrendPlot(QWidget):
             text = "Add pens from the tag list"
         if text != self.message.textItem.toPlainText():
             self.message.setText(text)
-            self.message.setVisible(bool(text))
+        self.message.setVisible(bool(text))
         (x0, x1), (y0, y1) = self.viewbox.viewRange()
         self.message.setPos((x0 + x1) / 2, (y0 + y1) / 2)
 

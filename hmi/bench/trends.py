@@ -108,7 +108,7 @@ def run(quick: bool) -> list[BenchResult]:
     return [
         BenchResult(AREA, f"first draw, {PENS} pens x {DAYS} days", first, "ms", goal="<=1000 ms",
                     passed=first <= 1000, note=f"{data_note}; {gui['first_draw_points']:,} "
-                                                f"points on screen; queries {gui['queries']}"),
+                                                f"points on screen, {gui['queries']} queries"),
         BenchResult(AREA, f"pan frame p95, {pan['raw_points']:,} points in view",
                     pan["p95_ms"], "ms", baseline=raw["p95_ms"],
                     ratio=raw["p95_ms"] / pan["p95_ms"] if pan["p95_ms"] else None,

@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     plot.view.viewport().repaint()
     first_draw_s = time.perf_counter() - started
     points = sum(len(p.t) for p in plot.pens())
+    first_queries = plot.queries.sent
     app.processEvents()
     rss_open = _rss_mb()
     pen_bytes = sum(p.t.nbytes + p.v.nbytes for p in plot.pens())
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     rows_30d = 30 * 86_400 * len(TAGS) / (10.0 if args.quick else 1.0)
     print(json.dumps({  # noqa: T201 - the parent process reads this line
         "first_draw_s": first_draw_s, "first_draw_points": points,
-        "queries": sent, "pan": pan,
+        "queries": first_queries, "pan": pan,
         "raw_pan": _percentiles(raw_frames) | {"paints_per_frame": raw_paints,
                                                "cpu_p95_ms": _percentiles(raw_cpu)["p95_ms"]},
         "memory": {"rss_mb": rss_open - rss_before, "pen_arrays_kb": pen_bytes / 1024,
