@@ -107,8 +107,45 @@ class Commands:
 
         return service.call(run)
 
+    def set_context(self, actor: Actor | None, line: str | None = None, *,
+                    work_order: str | None = None, product: str | None = None,
+                    lot: str | None = None, operator: str | None = None
+                    ) -> concurrent.futures.Future[str]:
+        """Change a line's production context (None: unchanged). A new work order completes
+        the current one and starts it; `work_order=""` only completes it. Applied in the MES
+        thread exactly as `hmi context set` is; the future gives the one-line result or raises
+        MesCommandError / CommandDenied."""
+        why, service = self._production(actor, line)
+        if why is not None:
+            return _denied(why)
+        return service.set_context(line, work_order=work_order, product=product, lot=lot,
+                                   operator=operator, user=actor.user)  # type: ignore[union-attr]
+
+    def set_downtime_reason(self, actor: Actor | None, downtime: str, code: str,
+                            comment: str = "") -> concurrent.futures.Future[str]:
+        """Give a downtime (by its id) a reason from the tree; role as for `set_context`."""
+        why, service = self._production(actor, downtime)
+        if why is not None:
+            return _denied(why)
+        return service.set_downtime_reason(downtime, code, actor.user,  # type: ignore[union-attr]
+                                           comment)
+
+    def _production(self, actor: Actor | None, target: str | None) -> tuple[str | None, Any]:
+        service = next((s for s in getattr(self.runtime, "services", ())
+                        if type(s).__name__ == "MesService" and s.active), None)
+        why = self.check(actor, "context", target or "")
+        if why is None and service is None:
+            why = "production tracking is not configured"
+        return why, service
+
     def alarm_service(self) -> Any | None:
         for service in getattr(self.runtime, "services", ()):
             if type(service).__name__ == "AlarmService":
                 return service
         return None
+
+
+def _denied(why: str) -> concurrent.futures.Future[Any]:
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    future.set_exception(CommandDenied(why))
+    return future

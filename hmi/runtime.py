@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 SERVICES: tuple[str, ...] = (
     "hmi.historian.service:HistorianService",
     "alarms.service:AlarmService",
+    "hmi.mes.service:MesService",
 )
 _STOP = object()
 

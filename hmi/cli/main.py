@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "hmi.cli.opcua",
     "hmi.cli.history",
     "hmi.cli.alarms",
+    "hmi.cli.production",
+    "hmi.cli.mes",
     "hmi.bench.harness",
 )
 
