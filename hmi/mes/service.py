@@ -327,6 +327,10 @@ class MesService:
             except Exception:  # thread boundary: log it, keep the station's MES thread alive;
                 # whatever was not committed stays in memory and is tried again next cycle
                 log.exception("MES cycle failed")
+            oee_due = time.monotonic() >= next_oee
+            if oee_due:
+                next_oee = time.monotonic() + OEE_EVERY_S
+            self._after_cycle(core, oee_due)  # the snapshot is current when a future resolves
             for future, result, error in futures:
                 if future.cancelled():
                     continue
@@ -334,10 +338,6 @@ class MesService:
                     future.set_exception(error)
                 else:
                     future.set_result(result)
-            oee_due = time.monotonic() >= next_oee
-            if oee_due:
-                next_oee = time.monotonic() + OEE_EVERY_S
-            self._after_cycle(core, oee_due)
             if stopping:
                 return
 
