@@ -71,6 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--poison", metavar="TYPE", help="refuse events of this type")
     p.add_argument("--max-message-size", type=int, default=0, metavar="BYTES",
                    help="the transport's message size limit (default asyncua's 100 MB)")
+    p.add_argument("--cert", type=Path, metavar="CERT", help="server certificate (DER/PEM): "
+                                                           "offer Basic256Sha256 only")
+    p.add_argument("--key", type=Path, metavar="KEY", help="the certificate's private key")
     p.add_argument("--for", dest="duration", type=float, metavar="SECONDS")
     p.set_defaults(func=cmd_stub)
 
@@ -126,7 +129,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     rows = [("MES", status["url"]),
             ("station", "running" if status["station_running"] else "not running"),
-            ("pending", f"{status['depth']:,} events, {status['bytes']:,} bytes"
+            ("pending", f"{status['depth']:,} event(s), {status['bytes']:,} bytes"
                         + ("  OVER LIMIT" if status["over_limit"] else "")),
             ("oldest pending", _age(status["oldest_age_s"])),
             ("quarantined", status["quarantined"]),
@@ -266,9 +269,15 @@ def cmd_stub(args: argparse.Namespace) -> int:
             raise CliError(f"{flag} must not be negative, found {value}")
     if 0 < args.max_message_size < 8192:
         raise CliError("--max-message-size must be at least 8192 bytes (OPC UA's minimum)")
+    if bool(args.cert) != bool(args.key):
+        raise CliError("--cert and --key go together")
+    for path in (args.cert, args.key):
+        if path is not None and not path.is_file():
+            raise CliError(f"no such file: {path}")
     stub = MesStub(args.port, out=args.out, refuse_first=args.refuse_first,
                    stall_s=args.stall_s, poison=args.poison,
-                   max_message_size=args.max_message_size, stall_calls=args.stall_calls)
+                   max_message_size=args.max_message_size, stall_calls=args.stall_calls,
+                   certificate=(args.cert, args.key) if args.cert else None)
     print(f"MES stub on {stub.url} (namespace {stub.namespace}, Objects/MES/SubmitEvents); "
           f"storing to {args.out or 'memory'}; Ctrl-C stops", flush=True)
 

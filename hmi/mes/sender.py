@@ -155,7 +155,8 @@ class Sender:
         self._wake, self._retry = asyncio.Event(), asyncio.Event()
         self._ready.set()
         reader = OutboxReader(self.db_path)
-        backoff = BACKOFF_START_S
+        first_backoff = min(BACKOFF_START_S, self.config.retry_max_s)
+        backoff = first_backoff
         single = False  # after a refused batch: one event at a time to find the culprit
         try:
             while not self._stopping.is_set():
@@ -166,7 +167,7 @@ class Sender:
                     continue
                 outcome = await self._deliver(batch, budget)
                 if outcome == "ok":
-                    backoff, single = BACKOFF_START_S, False
+                    backoff, single = first_backoff, False
                     self.status.backoff_s = 0.0
                     continue
                 if outcome == "refused-batch":

@@ -11,6 +11,8 @@ on demand so tests (and people) can watch the station cope.
 - `poison` TYPE: events of this type are refused: the answer counts the events before the
   first one, or is BadInvalidArgument if it comes first.
 - `max_message_size`: the transport limit the server negotiates (to test batch splitting).
+- `certificate` (cert, key): offer Basic256Sha256 Sign and SignAndEncrypt with this server
+  certificate (its SubjectAltName URI becomes the application URI), as a secured MES would.
 
 `hmi mes-stub` runs it in the foreground; tests and `hmi demo` use `StubThread`.
 """
@@ -40,7 +42,8 @@ class MesStub:
     def __init__(self, port: int = 0, host: str = "127.0.0.1", out: Path | None = None,
                  refuse_first: int = 0, stall_s: float = 0.0, poison: str | None = None,
                  max_message_size: int = 0, stall_calls: int | None = None,
-                 namespace: str = NAMESPACE) -> None:
+                 namespace: str = NAMESPACE,
+                 certificate: tuple[Path, Path] | None = None) -> None:
         from hmi.simulator.serve import free_port
 
         self.host = host
@@ -52,6 +55,7 @@ class MesStub:
         self.poison = poison
         self.max_message_size = max_message_size
         self.namespace = namespace
+        self.certificate = certificate
         self.events: list[dict[str, Any]] = []  # stored, in arrival order, without copies
         self.ids: set[str] = set()
         self.calls = 0
@@ -93,7 +97,17 @@ class MesStub:
         await server.init()
         server.set_endpoint(f"{self.url}/")
         server.set_server_name("hmi-station reference MES")
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        if self.certificate is None:
+            server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        else:
+            cert, key = self.certificate
+            uri = _certificate_uri(Path(cert))
+            if uri:
+                await server.set_application_uri(uri)
+            await server.load_certificate(str(cert))
+            await server.load_private_key(str(key))
+            server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
+                                        ua.SecurityPolicyType.Basic256Sha256_Sign])
         if self.max_message_size:
             chunk = min(65535, self.max_message_size)
             server.limits = TransportLimits(
@@ -169,6 +183,21 @@ class MesStub:
         """Block (another thread) until `count` events are stored."""
         with self.received:
             return self.received.wait_for(lambda: len(self.events) >= count, timeout_s)
+
+
+def _certificate_uri(path: Path) -> str | None:
+    """The application URI in a certificate's SubjectAltName (clients check they match)."""
+    from cryptography import x509
+
+    from drivers.opcua_security import load_cert
+
+    try:
+        names = load_cert(path).extensions.get_extension_for_class(
+            x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    uris = names.get_values_for_type(x509.UniformResourceIdentifier)
+    return uris[0] if uris else None
 
 
 class StubThread:

@@ -1,16 +1,14 @@
-"""The reference MES (`hmi.mes.stub`) as a fixture, and an outbox filled on a simulated clock.
+"""The reference MES (`hmi.mes.stub`) for tests, and an outbox filled on a simulated clock.
 
 The stub is a real asyncua server on 127.0.0.1 in thread `hmi-mes-stub` (the leak check sees
-it); its JSON-lines file is a real file in tmp_path. Ready means the server started."""
+it), started through the `stubs` fixture (tests/drivers/conftest.py); its JSON-lines file is a
+real file in tmp_path. Ready means the server started."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from hmi.mes.core import MesCore
 from hmi.mes.outbox import DirectSink, Outbox
@@ -39,13 +37,6 @@ class Stubs:
             if stub is None or thread.stub is stub:
                 thread.stop()
                 self.running.remove(thread)
-
-
-@pytest.fixture
-def stubs(tmp_path: Path) -> Iterator[Stubs]:
-    owner = Stubs(tmp_path)
-    yield owner
-    owner.stop()
 
 
 def mes_project(tmp_path: Path, url: str, mes: str = "", extra: str = "") -> Project:

@@ -19,7 +19,7 @@ import pytest
 from hmi.cli.main import main
 from hmi.mes.events import alarm_event_id
 from tests.conftest import wait_until
-from tests.drivers.mes_fixtures import Stubs, stubs  # noqa: F401 - stubs is a fixture
+from tests.drivers.mes_fixtures import Stubs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,7 +91,7 @@ def station(project: Path, data: Path) -> subprocess.Popen[bytes]:
 
 @pytest.mark.slow
 def test_kill_9_mid_send_and_mid_transition_loses_and_duplicates_nothing(
-        tmp_path: Path, stubs: Stubs) -> None:  # noqa: F811 - the fixture
+        tmp_path: Path, stubs: Stubs) -> None:
     stub = stubs.start(stall_s=0.25)  # every answer comes late: a wide mid-send window
     project = tmp_path / "kill.toml"
     project.write_text(PROJECT.format(url=stub.url), encoding="utf-8")

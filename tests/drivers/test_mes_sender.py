@@ -15,13 +15,12 @@ from hmi.commands import Actor, CommandDenied, Commands
 from hmi.runtime import Runtime
 from tests.conftest import free_port, wait_until
 from tests.core.mes_helpers import Clock, core, feed
-from tests.drivers.mes_fixtures import (  # noqa: F401 - stubs is a fixture
+from tests.drivers.mes_fixtures import (
     Stubs,
     fill,
     mes_project,
     sender_for,
     stored_lines,
-    stubs,
 )
 
 T0 = 1_800_000_000.0
