@@ -126,8 +126,9 @@ def _status_line(runtime: object) -> str:
             f"{counts.get('uncertain', 0)} uncertain, {counts.get('bad', 0)} bad")
     for service in getattr(runtime, "services", []):
         summary = getattr(service, "status_summary", None)
-        if callable(summary):
-            line += f" | {summary()}"
+        text = summary() if callable(summary) else ""
+        if text:  # a service with nothing configured says nothing
+            line += f" | {text}"
     return line
 
 

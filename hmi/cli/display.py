@@ -31,10 +31,10 @@ def stdout_console() -> Console:
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]],
-                right: Sequence[str] = ()) -> None:
+                right: Sequence[str] = (), header: bool = True) -> None:
     """A table for people on stdout. `right`: columns to right-align (numbers)."""
     table = Table(title=title, title_justify="left", box=None, pad_edge=False,
-                  header_style="bold")
+                  header_style="bold", show_header=header)
     for name in columns:
         table.add_column(name, justify="right" if name in right else "left", overflow="fold")
     for row in rows:

@@ -136,7 +136,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             ("delivered", f"{status['delivered']:,} (last {status['last_delivered'] or '-'})"),
             ("last error", status["last_error"] or "-"),
             ("next seq", status["next_seq"])]
-    print_table(None, ("", ""), rows)
+    print_table(None, ("", ""), rows, header=False)
     return 0
 
 

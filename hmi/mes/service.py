@@ -268,7 +268,9 @@ class MesService:
         return self.status().to_json()
 
     def status_summary(self) -> str:
-        """One line for `hmi run`'s status output."""
+        """One line for `hmi run`'s status output ("" when nothing is configured)."""
+        if self.core is None:
+            return ""
         snap = self.snapshot()
         status: MesStatus = snap["status"]
         parts = []

@@ -231,12 +231,23 @@ priority = "low"
         wait_until(lambda: alarms.manager.state("MES.OutboxOverLimit").value == "B", 5)
         assert "cannot connect" in mes.status().last_error
         assert mes.status().depth > 0
-        stub = stubs.start(port=port)  # the MES is back
-        mes.sender.retry_now()
+        stub = stubs.start(port=port)  # the MES is back; deliver now, through the station
+        assert main(["mes", "drain", str(proj.path), "--timeout", "30"]) == 0
         wait_until(lambda: not mes.status().over_limit, 30)
         wait_until(lambda: alarms.manager.state("MES.OutboxOverLimit").value in "AD", 5)
         wait_until(lambda: "MES.OutboxOverLimit" in {e["data"].get("alarm")
                                                      for e in stub.events}, 10)
+        hour = mes.oee(window="hour").result(5)
+        assert hour is not None
+        assert hour.line == "Line1"
+        open_stops = mes.downtimes().result(5)  # the sim PLC's Run is 0: stopped with an order
+        assert [d["end"] for d in open_stops] == [None]
+        assert mes.snapshot()["lines"]["Line1"]["downtime"]["id"] == open_stops[0]["id"]
+        answer = commands.set_downtime_reason(Actor("ann", "operator"), open_stops[0]["id"],
+                                              "MECH.JAM").result(5)
+        assert answer.endswith("reason MECH.JAM (Jam)")
+        assert mes.snapshot()["lines"]["Line1"]["downtime"]["reason"] == "MECH.JAM"
+        assert mes.reasons()[0]["code"] == "MECH"
     assert mes.status().delivered > 0
     events = list(stub.events)
     assert_gapless(events)
