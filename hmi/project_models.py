@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alarms.config import AlarmConfig, AlarmSettings
 from hmi.mes.config import MesConfig, ProductionTables
+from hmi.security.config import SecuritySettings
 
 __all__ = ["MesConfig", "ProjectModel"]  # MesConfig moved to hmi.mes.config
 
@@ -58,6 +59,7 @@ class DeviceConfig(Strict):
     url: str | None = None
     security: Literal["none", "Basic256Sha256-Sign", "Basic256Sha256-SignAndEncrypt"] = "none"
     username: str | None = None
+    password_secret: str | None = None  # keyring secret name; default "opcua:<device>:<user>"
     publishing_ms: int = Field(500, ge=10, le=3_600_000)
 
 
@@ -76,6 +78,8 @@ class TagConfig(Strict):
     unit: str = ""
     decimals: int = Field(2, ge=0, le=9)
     writable: bool = False
+    write_role: Literal["operator", "engineer", "admin"] = "operator"  # lowest role that writes
+    signature: bool | Literal["double"] = False  # writes need an electronic signature
     min: float | None = None  # engineering range; writes outside it are refused
     max: float | None = None
     poll_ms: int | None = Field(None, ge=10, le=3_600_000)  # slower than the device, if set
@@ -121,3 +125,4 @@ class ProjectModel(Strict, ProductionTables):
     alarms: list[AlarmConfig] = Field(default_factory=list)
     alarm_settings: AlarmSettings = Field(default_factory=AlarmSettings)
     historian: HistorianSettings = Field(default_factory=HistorianSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)

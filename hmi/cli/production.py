@@ -1,8 +1,11 @@
 """`hmi context ...` and `hmi oee`: the production context of a line and its OEE (ISO 22400-2).
 
-Context changes reach a running station through `mes.db`'s command table (applied within a
-second, the answer printed); with no station running they are applied to the stored context
-directly, with the same events. Either way the change and its events are one transaction.
+Context changes are made by a user of the station (`--user`, authenticated as for `hmi alarms
+ack`: `--password-stdin`, or trusted as the OS account owning the data dir), need the role
+`context` and are audited. They reach a running station through `mes.db`'s command table
+(applied within a second, the answer printed); with no station running they are applied to the
+stored context directly, with the same events. Either way the change and its events are one
+transaction.
 `hmi oee` reads what the station committed (counts at least every `count_interval_s`).
 """
 
@@ -16,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hmi.cli.base import CliError, accept_relative_times
+from hmi.cli.base import CliDenied, CliError, accept_relative_times
 from hmi.paths import data_dir
 from hmi.project import Project, load_project
 from hmi.tags import iso_utc
@@ -42,7 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--product", metavar="P", help="a product code from [[products]]")
     p.add_argument("--lot", metavar="L")
     p.add_argument("--operator", metavar="NAME")
-    p.add_argument("--user", default=None, help="who does it (default: your login name)")
+    p.add_argument("--user", default=None, help="who acts, a user of this station (default: "
+                                                "your login name)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the user's password from stdin (else: trusted as the OS account "
+                        "that owns the data dir, see hmi users)")
     p.set_defaults(func=cmd_context_set)
 
     p = csub.add_parser("show", help="print the context, state and open stop of each line")
@@ -87,9 +94,7 @@ def _line_names(project: Project, line: str | None) -> list[str]:
 
 
 def cmd_context_set(args: argparse.Namespace) -> int:
-    from hmi.mes import commands
-    from hmi.mes.core import MesCommandError, MesCore
-    from hmi.mes.store import MesStore
+    from hmi.security.api import Security
 
     project = _project(args)
     _line_names(project, args.line)
@@ -100,33 +105,81 @@ def cmd_context_set(args: argparse.Namespace) -> int:
     payload: dict[str, Any] = {"line": args.line, "work_order": args.work_order,
                                "product": args.product, "lot": args.lot,
                                "operator": args.operator}
-    user = args.user or getpass.getuser()
+    if all(payload[k] is None for k in ("work_order", "product", "lot", "operator")):
+        raise CliError("nothing to change: give --work-order, --product, --lot or --operator")
+    args.user = args.user or getpass.getuser()
     folder = data_dir(args.data)
-    store = MesStore(folder / "mes.db")
+    security = Security(folder, project.model.security)
     try:
-        running = commands.service_running(store)
-        if running:
-            status, result = commands.submit_and_wait(store, "set_context", payload, user)
+        status, result = _secured_context(args, project, folder, security, payload)
     finally:
-        store.close()
-    if not running:
-        core = MesCore(project, folder)
-        try:
-            result = commands.apply(core, "set_context", payload, user)
-            status = "done" if core.commit() else "failed"
-            if status == "failed":
-                result = f"not written: {core.write_error}"
-        except MesCommandError as exc:
-            status, result = "refused", str(exc)
-        finally:
-            core.close()
+        security.close()
     if status == "refused":
         raise CliError(result)
-    if status in ("timeout", "failed", "expired"):
+    if status == "denied":
+        raise CliDenied(result)
+    if status != "done":
         print(f"hmi: {result}", file=sys.stderr)
         return 1
     print(result)
     return 0
+
+
+def _secured_context(args: argparse.Namespace, project: Project, folder: Path, security: Any,
+                     payload: dict[str, Any]) -> tuple[str, str]:
+    """Authenticate, authorize (role "context"), audit, apply through the running station or
+    directly, audit the outcome: as `hmi alarms ack` does. Returns (status, one line)."""
+    from hmi.cli.auth import Passwords, authenticate
+    from hmi.mes import commands
+    from hmi.mes.core import MesCommandError, MesCore
+    from hmi.mes.store import MesStore
+    from hmi.security.audit import AuditWriteError
+
+    target = f"line {args.line}" if args.line else "line"
+    details = {k: v for k, v in payload.items() if v is not None}
+    actor = authenticate(security, args, folder, Passwords(args.password_stdin))
+    try:
+        why = security.authorize(actor, "context")
+        if why is not None:
+            _audit(security, actor.user, target, details, f"denied: {why}")
+            return "denied", why
+        try:
+            requested = security.record(actor, "context", target, details, "requested")
+        except AuditWriteError as exc:
+            return "audit", f"refused: {exc}"
+        store = MesStore(folder / "mes.db")
+        try:
+            running = commands.service_running(store)
+            if running:
+                status, result = commands.submit_and_wait(store, "set_context", payload,
+                                                          actor.user)
+        finally:
+            store.close()
+        if not running:
+            core = MesCore(project, folder)
+            try:
+                result = commands.apply(core, "set_context", payload, actor.user)
+                status = "done" if core.commit() else "failed"
+                if status == "failed":
+                    result = f"not written: {core.write_error}"
+            except MesCommandError as exc:
+                status, result = "refused", str(exc)
+            finally:
+                core.close()
+        _audit(security, actor.user, target, {**details, "requested_seq": requested.seq},
+               result if status == "done" else f"{status}: {result}")
+        return status, result
+    finally:
+        security.sessions.logout(actor.session)
+
+
+def _audit(security: Any, user: str, target: str, details: dict[str, Any], result: str) -> None:
+    from hmi.security.audit import AuditWriteError
+
+    try:
+        security.record(user, "context", target, details, result)
+    except AuditWriteError as exc:
+        print(f"hmi: audit entry lost: {exc}", file=sys.stderr)
 
 
 def _context_rows(project: Project, folder: Path, lines: list[str]) -> list[dict[str, Any]]:

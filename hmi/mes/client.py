@@ -3,8 +3,9 @@ in namespace `urn:hmi-station:mes` (configurable).
 
 Security is the OPC UA driver's, reused (`drivers.opcua_security`): the same client certificate
 and trust store under `<data>/pki`, an unknown MES certificate refused and saved to
-`pki/rejected/` with the `hmi certs trust` hint, and the password from the OS keyring under
-"opcua:mes:<username>". A fresh `Client` per connection, as the driver does.
+`pki/rejected/` with the `hmi certs trust` hint, and the password from the OS keyring by the
+`[mes] password_secret` name (default "opcua:mes:<username>"), resolved with the security
+layer's timeout. A fresh `Client` per connection, as the driver does.
 
 `max_payload` is the largest JSON text one call may carry: the message size the server
 negotiated in its Acknowledge (the smaller of MaxMessageSize and MaxChunkCount x chunk size)
@@ -28,7 +29,6 @@ from drivers.opcua_security import (
     ServerCertificateCheck,
     application_uri,
     ensure_client_certificate,
-    password_for,
 )
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,11 @@ class MesClient:
     """One connection to the MES. Lives in the sender's thread and loop."""
 
     def __init__(self, url: str, security: str, username: str | None, namespace: str,
-                 timeout_s: float, data_dir: Path) -> None:
+                 timeout_s: float, data_dir: Path, password_secret: str | None = None) -> None:
         self.url = url
         self.security = security
         self.username = username
+        self.password_secret = password_secret
         self.namespace = namespace
         self.timeout_s = timeout_s
         self.data_dir = Path(data_dir)
@@ -80,7 +81,7 @@ class MesClient:
                                           mode=SECURITY_MODES[self.security])
             if self.username:
                 client.set_user(self.username)
-                client.set_password(password_for("mes", self.username))
+                client.set_password(self._password())
             await client.connect()
             idx = await client.get_namespace_index(self.namespace)
             mes = await client.nodes.objects.get_child(f"{idx}:MES")
@@ -107,6 +108,17 @@ class MesClient:
                                  f"{str(exc) or type(exc).__name__}") from None
         self._object, self._method = mes, method.nodeid
         self.max_payload = self._negotiated_payload(client)
+
+    def _password(self) -> str:
+        """From the keyring by `password_secret` (default "opcua:mes:<username>"), with the
+        security layer's timeout; MesUnavailable saying how to fix it."""
+        from hmi.security.secrets import resolve
+
+        entry = self.password_secret or f"opcua:mes:{self.username}"
+        try:
+            return resolve(entry)
+        except LookupError as exc:
+            raise MesUnavailable(str(exc)) from None
 
     @staticmethod
     def _negotiated_payload(client: Client) -> int:

@@ -44,7 +44,9 @@ class MesConfig(_Strict):
     enabled: bool = False
     url: str = ""
     security: Security = "none"
-    username: str | None = None  # the password comes from the OS keyring ("opcua:mes:<user>")
+    username: str | None = None
+    password_secret: str | None = None  # keyring secret name (hmi secrets set NAME); default
+    # "opcua:mes:<username>"; the password itself never lives in the project file
     namespace: str = "urn:hmi-station:mes"
     station_id: str = ""  # the events' `source`; default: the project name as a slug
     batch_size: int = Field(500, ge=1, le=100_000)  # events per SubmitEvents call, at most

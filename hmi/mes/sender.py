@@ -86,7 +86,7 @@ class Sender:
         self.sink = sink
         self.clock = clock
         self.client = MesClient(config.url, config.security, config.username, config.namespace,
-                                config.timeout_s, data_dir)
+                                config.timeout_s, data_dir, config.password_secret)
         self.status = SenderStatus()
         self._byte_budget = config.batch_bytes
         self._loop: asyncio.AbstractEventLoop | None = None

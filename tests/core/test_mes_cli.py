@@ -13,6 +13,7 @@ from hmi.cli.main import main
 from hmi.runtime import Runtime
 from tests.conftest import wait_until
 from tests.core.mes_helpers import project
+from tests.core.security_helpers import cli_users
 
 SIM = """
 [[devices]]
@@ -43,11 +44,12 @@ def test_context_set_reaches_a_running_station(tmp_path: Path, data_dir: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     proj = project(tmp_path, SIM, LINE)
     p = str(proj.path)
+    cli_users(data_dir)
     runtime = Runtime(proj, data_dir)
     with runtime:
         mes = next(s for s in runtime.services if type(s).__name__ == "MesService")
         code, out, _ = run(capsys, "context", "set", p, "--work-order", "WO7", "--product",
-                           "P30", "--lot", "L1", "--operator", "ann", "--user", "ann")
+                           "P30", "--lot", "L1", "--operator", "ann", "--user", "bob")
         assert (code, out.strip()) == (0, "Line1: started WO7, operator ann")
         assert mes.context()["work_order"] == "WO7"  # applied by the station itself
         wait_until(lambda: mes.snapshot()["lines"]["Line1"]["state"] == "running", 5)
@@ -58,7 +60,7 @@ def test_context_set_reaches_a_running_station(tmp_path: Path, data_dir: Path,
         assert rows[0]["operator"] == "ann"
         assert rows[0]["state"] == "running"
         assert rows[0]["station_running"] is True
-        code, out, _ = run(capsys, "context", "set", p, "--work-order", "")
+        code, out, _ = run(capsys, "context", "set", p, "--work-order", "", "--user", "ann")
         assert out.strip() == "Line1: completed WO7"
     code, out, _ = run(capsys, "context", "show", p)
     assert code == 0
@@ -70,14 +72,19 @@ def test_context_set_offline_and_bad_input(tmp_path: Path, data_dir: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     proj = project(tmp_path, SIM, LINE)
     p = str(proj.path)
-    assert run(capsys, "context", "set", p, "--lot", "L9")[1].strip() == "Line1: lot L9"
-    code, _, err = run(capsys, "context", "set", p, "--product", "NOPE")
+    code, _, err = run(capsys, "context", "set", p, "--lot", "L9", "--user", "nobody")
+    assert code == 3  # not a user of this station
+    cli_users(data_dir)
+    assert run(capsys, "context", "set", p, "--lot", "L9", "--user", "ann")[1].strip() == \
+        "Line1: lot L9"
+    code, _, err = run(capsys, "context", "set", p, "--product", "NOPE", "--user", "ann")
     assert code == 2
     assert err.strip() == "hmi: error: unknown product 'NOPE' (products: P30)"
-    code, _, err = run(capsys, "context", "set", p, "--line", "Line9", "--lot", "x")
+    code, _, err = run(capsys, "context", "set", p, "--line", "Line9", "--lot", "x",
+                       "--user", "ann")
     assert code == 2
     assert "unknown line 'Line9'" in err
-    code, _, err = run(capsys, "context", "set", p)
+    code, _, err = run(capsys, "context", "set", p, "--user", "ann")
     assert code == 2
     assert "nothing to change" in err
     code, out, _ = run(capsys, "context", "show", p, "--json")
@@ -96,7 +103,8 @@ def test_oee_and_mes_status_print_tables(tmp_path: Path, data_dir: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     proj = project(tmp_path, SIM, LINE)
     p = str(proj.path)
-    run(capsys, "context", "set", p, "--work-order", "WO1")
+    cli_users(data_dir)
+    run(capsys, "context", "set", p, "--work-order", "WO1", "--user", "ann")
     code, out, _ = run(capsys, "oee", p, "--hour")
     assert code == 0
     assert "last hour" in out

@@ -19,6 +19,7 @@ import pytest
 from hmi.cli.main import main
 from hmi.mes.events import alarm_event_id
 from tests.conftest import wait_until
+from tests.core.security_helpers import cli_users
 from tests.drivers.mes_fixtures import Stubs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,8 +97,10 @@ def test_kill_9_mid_send_and_mid_transition_loses_and_duplicates_nothing(
     project = tmp_path / "kill.toml"
     project.write_text(PROJECT.format(url=stub.url), encoding="utf-8")
     data = tmp_path / "data"
+    data.mkdir()
+    cli_users(data)
     assert main(["context", "set", str(project), "--work-order", "WO1", "--lot", "A",
-                 "--data", str(data)]) == 0  # no station yet: written to mes.db directly
+                 "--user", "ann", "--data", str(data)]) == 0  # no station: into mes.db
     rng = random.Random(15)
     kills = {"mid-send": 0, "random": 0}
     for round_ in range(6):

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from hmi.cli.main import main
-from hmi.commands import Actor, CommandDenied, Commands
+from hmi.commands import CommandDenied, Commands
 from hmi.runtime import Runtime
 from tests.conftest import free_port, wait_until
 from tests.core.mes_helpers import Clock, core, feed
+from tests.core.security_helpers import PASSWORDS, add_users
 from tests.drivers.mes_fixtures import (
     Stubs,
     fill,
@@ -214,14 +215,16 @@ priority = "low"
     runtime = Runtime(proj, data_dir)
     mes = next(s for s in runtime.services if type(s).__name__ == "MesService")
     commands = Commands(runtime)
+    add_users(commands.security)
+    olga = commands.security.login("olga", PASSWORDS["olga"])  # an operator
+    vera = commands.security.login("vera", PASSWORDS["vera"])  # a viewer
     heard: list[frozenset[str]] = []
     mes.add_listener(heard.append)
     with runtime:
-        denied = commands.set_context(Actor("vic", "viewer"), work_order="WO9")
-        with pytest.raises(CommandDenied, match="needs role operator"):
+        denied = commands.set_context(vera, work_order="WO9")
+        with pytest.raises(CommandDenied, match="operator"):
             denied.result(5)
-        result = commands.set_context(Actor("ann", "operator"), work_order="WO9",
-                                      product="P30", lot="A1").result(5)
+        result = commands.set_context(olga, work_order="WO9", product="P30", lot="A1").result(5)
         assert result == "Line1: started WO9"
         assert mes.context()["work_order"] == "WO9"
         assert any("context" in h for h in heard)
@@ -243,8 +246,7 @@ priority = "low"
         open_stops = mes.downtimes().result(5)  # the sim PLC's Run is 0: stopped with an order
         assert [d["end"] for d in open_stops] == [None]
         assert mes.snapshot()["lines"]["Line1"]["downtime"]["id"] == open_stops[0]["id"]
-        answer = commands.set_downtime_reason(Actor("ann", "operator"), open_stops[0]["id"],
-                                              "MECH.JAM").result(5)
+        answer = commands.set_downtime_reason(olga, open_stops[0]["id"], "MECH.JAM").result(5)
         assert answer.endswith("reason MECH.JAM (Jam)")
         assert mes.snapshot()["lines"]["Line1"]["downtime"]["reason"] == "MECH.JAM"
         assert mes.reasons()[0]["code"] == "MECH"
@@ -254,4 +256,10 @@ priority = "low"
     raised = [e for e in events if e["type"] == "alarm.raised"
               and e["data"]["alarm"] == "MES.OutboxOverLimit"]
     assert raised  # nothing dropped: the alarm about the outbox went through it too
-    assert any(e["type"] == "workorder.started" and e["data"]["user"] == "ann" for e in events)
+    assert any(e["type"] == "workorder.started" and e["data"]["user"] == "olga" for e in events)
+    audit = [(e.user, e.object, e.result) for e in commands.security.audit.query(
+        action="context")]
+    assert audit[0] == ("vera", "line", "denied: needs role operator (you are viewer)")
+    assert audit[1:3] == [("olga", "line", "requested"),
+                          ("olga", "line", "Line1: started WO9")]
+    assert ("olga", f"downtime {open_stops[0]['id']}", answer) in audit
