@@ -1,8 +1,9 @@
 """`hmi bench --only mes`: the MES outbox and sender.
 
-- Enqueue: events/s through `MesStore.append_events` (build each event, give it its seq, encode
-  it, insert) in transactions of 1,000 with `synchronous=FULL`, against raw
-  `sqlite3.executemany` of the same rows already encoded, same pragmas, same run.
+- Enqueue: events/s through `MesStore.append_events` (build each event with its id, give it
+  its seq, encode it, insert) in transactions of 1,000 with `synchronous=FULL`, against
+  `json.dumps` of plain dicts + `sqlite3.executemany` of the same events (ids made up front),
+  same pragmas, same run.
 - Delivery: a backlog of 100,000 events (10,000 with --quick) drained by the station's sender
   to the reference MES (`hmi mes-stub`, a separate process on loopback, storing to a file with
   fsync per batch, as the stub always does) in batches of 500: events/s, time to drain
@@ -57,20 +58,29 @@ def _enqueue(path: Path, n: int) -> float:
 
 
 def _enqueue_raw(path: Path, n: int) -> float:
+    """The same events serialized with json.dumps from plain dicts (ids and times made up
+    front) and inserted with executemany: the raw libraries doing the same work."""
+    import json
+    import uuid
+
     db = connect(path)
     db.execute("CREATE TABLE outbox (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, ts REAL, "
                "type TEXT, body TEXT, size INTEGER, enqueued REAL)")
-    batches = []
+    ids = [str(uuid.uuid4()) for _ in range(n)]
+    stamps = [f"2027-01-15T08:00:{i % 60:02d}.000Z" for i in range(n)]
+    started = time.perf_counter()
     seq = 1
     for start in range(0, n, BATCH):
         rows = []
-        for event in _events(BATCH, start):
-            body = encode(event, "bench", seq)
-            rows.append((seq, event.id, event.ts, event.type, body, len(body), 0.0))
+        for i in range(start, start + BATCH):
+            body = json.dumps({"id": ids[i], "source": "bench", "seq": seq, "ts": stamps[i],
+                               "type": "production.count", "asset": "Acme/PlantA/Line1",
+                               "context": CONTEXT, "data": {
+                                   "good": i, "reject": i // 50, "total": i + i // 50,
+                                   "delta_good": 1, "delta_reject": 0}},
+                              separators=(",", ":"))
+            rows.append((seq, ids[i], 0.0, "production.count", body, len(body), 0.0))
             seq += 1
-        batches.append(rows)
-    started = time.perf_counter()
-    for rows in batches:
         db.execute("BEGIN IMMEDIATE")
         db.executemany("INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         db.execute("COMMIT")

@@ -51,7 +51,15 @@ class PendingEvent:
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
+# One encoder for every event: json.dumps with non-default arguments builds a new encoder per
+# call, which was a quarter of the enqueue cost (`hmi bench --only mes`).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+_PLAIN = (str, int, bool, type(None))
+
+
 def _clean(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, float) and not math.isfinite(value):
@@ -61,12 +69,13 @@ def _clean(value: Any) -> Any:
 
 def encode(event: PendingEvent, source: str, seq: int) -> str:
     """The event's JSON text, compact and ASCII (so its length is its size in bytes)."""
-    return json.dumps({
+    context = event.context
+    return _ENCODER.encode({
         "id": event.id, "source": source, "seq": seq, "ts": iso_utc(event.ts),
         "type": event.type, "asset": event.asset,
-        "context": {k: event.context.get(k) for k in CONTEXT_KEYS},
+        "context": {k: context.get(k) for k in CONTEXT_KEYS},
         "data": {k: _clean(v) for k, v in event.data.items()},
-    }, separators=(",", ":"), default=str)
+    })
 
 
 def alarm_event_id(source: str, journal_id: int, ts: float) -> str:
