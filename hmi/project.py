@@ -18,9 +18,12 @@ from pydantic import ValidationError
 
 from alarms.config import AlarmConfig, alarm_name, cross_check
 from drivers.registry import check_point
+from hmi.mes.config import cross_check as production_cross_check
 from hmi.project_models import DeviceConfig, ProjectModel, TagConfig
+from hmi.security.secrets import resolve  # secrets for drivers: the keyring, with a timeout
 from hmi.tags import DeviceSpec, Point
 from hmi.toml_lines import find_line, locate
+from hmi.trends.config import cross_check as trend_cross_check
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class Project:
         return [point_of(t) for t in self.model.tags if t.device == device]
 
     def device_spec(self, device: DeviceConfig, data_dir: Path | None = None) -> DeviceSpec:
+
         poll_s = device.poll_ms / 1000
         timeout_ms = device.timeout_ms or min(max(device.poll_ms, 200), 1000)
         settings = device.model_dump(exclude={"name", "protocol", "poll_ms", "timeout_ms"})
@@ -107,10 +111,17 @@ class Project:
             timeout_s=timeout_ms / 1000,
             settings=settings,
             data_dir=str(data_dir) if data_dir else None,
+            secrets=resolve,
         )
 
     def alarm_names(self) -> list[str]:
-        return [alarm_name(a) for a in self.model.alarms]
+        return [alarm_name(a) for a in (*self.model.alarms, *self.system_alarms())]
+
+    def system_alarms(self) -> list[AlarmConfig]:
+        """Alarms the station raises about itself (e.g. the MES outbox over its limit)."""
+        from hmi.mes.system_alarms import alarm_configs
+
+        return alarm_configs(self.model)
 
 
 def point_of(tag: TagConfig) -> Point:
@@ -199,6 +210,10 @@ def _check_devices(model: ProjectModel) -> list[tuple[tuple, str]]:
         elif dev.protocol == "opcua" and not (dev.url or "").startswith("opc.tcp://"):
             problems.append((("devices", i, "url"),
                              f"opcua needs url = \"opc.tcp://host:port\", found {_show(dev.url)}"))
+        if dev.protocol == "opcua" and dev.username and dev.security == "none":
+            problems.append((("devices", i, "username"),
+                             "a user name needs security = \"Basic256Sha256-SignAndEncrypt\" (or "
+                             "-Sign): with \"none\" the password would cross the network in clear"))
     return problems
 
 
@@ -256,6 +271,9 @@ def load_project(path: str | Path) -> Project:
         raise ProjectInvalid(_pydantic_errors(path, raw, lines, exc)) from None
     problems = _check_devices(model) + _check_tags(model)
     problems += cross_check(model.alarms, {t.name for t in model.tags})
+    problems += trend_cross_check(model.trend_groups, {t.name: t.type for t in model.tags})
+    problems += production_cross_check(model, {t.name: t for t in model.tags},
+                                       {alarm_name(a) for a in model.alarms})
     if problems:
         raise ProjectInvalid([
             ProjectError(path, find_line(lines, loc), _field_name(raw, loc), message)

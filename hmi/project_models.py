@@ -10,6 +10,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alarms.config import AlarmConfig, AlarmSettings
+from hmi.mes.config import MesConfig, ProductionTables
+from hmi.security.config import SecuritySettings
+from hmi.trends.config import TrendGroupConfig
+
+__all__ = ["MesConfig", "ProjectModel"]  # MesConfig moved to hmi.mes.config
 
 Protocol = Literal["modbus-tcp", "modbus-rtu", "opcua", "sim"]
 DataType = Literal["bool", "int16", "uint16", "int32", "uint32", "float32", "float64", "string"]
@@ -55,6 +60,7 @@ class DeviceConfig(Strict):
     url: str | None = None
     security: Literal["none", "Basic256Sha256-Sign", "Basic256Sha256-SignAndEncrypt"] = "none"
     username: str | None = None
+    password_secret: str | None = None  # keyring secret name; default "opcua:<device>:<user>"
     publishing_ms: int = Field(500, ge=10, le=3_600_000)
 
 
@@ -73,6 +79,8 @@ class TagConfig(Strict):
     unit: str = ""
     decimals: int = Field(2, ge=0, le=9)
     writable: bool = False
+    write_role: Literal["operator", "engineer", "admin"] = "operator"  # lowest role that writes
+    signature: bool | Literal["double"] = False  # writes need an electronic signature
     min: float | None = None  # engineering range; writes outside it are refused
     max: float | None = None
     poll_ms: int | None = Field(None, ge=10, le=3_600_000)  # slower than the device, if set
@@ -107,17 +115,10 @@ class HistorianSettings(Strict):
     heartbeat_s: float = Field(300, gt=0)  # store at least this often even if unchanged
 
 
-class MesConfig(Strict):
-    """Upstream MES endpoint (OPC UA). The outbox that feeds it comes with the MES issue."""
+class ProjectModel(Strict, ProductionTables):
+    """The whole file. `[mes]`, `[production]`, `[[shifts]]`, `[[downtime_reasons]]`,
+    `[[products]]` and `[[lines]]` come from `hmi.mes.config.ProductionTables`."""
 
-    enabled: bool = False
-    url: str = ""
-    security: Literal["none", "Basic256Sha256-Sign", "Basic256Sha256-SignAndEncrypt"] = "none"
-    username: str | None = None
-    namespace: str = "urn:hmi-station:mes"
-
-
-class ProjectModel(Strict):
     project: ProjectInfo
     assets: list[AssetConfig] = Field(default_factory=list)
     devices: list[DeviceConfig] = Field(default_factory=list)
@@ -125,4 +126,5 @@ class ProjectModel(Strict):
     alarms: list[AlarmConfig] = Field(default_factory=list)
     alarm_settings: AlarmSettings = Field(default_factory=AlarmSettings)
     historian: HistorianSettings = Field(default_factory=HistorianSettings)
-    mes: MesConfig = Field(default_factory=MesConfig)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    trend_groups: list[TrendGroupConfig] = Field(default_factory=list)
