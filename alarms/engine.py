@@ -52,7 +52,7 @@ def defs_from_project(project: Any) -> list[AlarmDef]:
         tag = project.tag(tag_name)
         return project.tag_asset(tag) if tag is not None else ""
 
-    return build_defs(project.alarms, area_of)
+    return build_defs(getattr(project, "all_alarms", project.alarms), area_of)
 
 
 class AlarmManager:

@@ -110,6 +110,9 @@ class OpcUaDriver:
         self._node_errors: dict[str, str] = {}
         self._vtypes: dict[str, ua.VariantType] = {}  # node's own type, learned from values
         self._handles: dict[int, Point] = {}
+        self._reported: set[int] = set()  # handles that delivered their initial value
+        self._clock = device.clock  # station time: receive times and stamps for local values
+        self._skew_s = float(device.skew_s)
         self._next_handle = 0
         self._subscriptions: list[int] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -229,7 +232,8 @@ class OpcUaDriver:
     async def subscribe(self, points: Sequence[Point], sink: SampleSink) -> None:
         client = self._require()
         self._sink = sink
-        now = time.time()
+        self._reported.clear()
+        now = self._clock()
         broken = [bad(p.tag, Reason.CONFIG_ERROR, self._node_errors[p.tag], now)
                   for p in points if p.tag in self._node_errors]
         usable = [p for p in points if p.tag in self._nodes]
@@ -323,12 +327,18 @@ class OpcUaDriver:
         """One publish response -> one batch of samples to the sink."""
         batch: list[Sample] = []
         handles = self._handles
+        reported = self._reported
+        received = self._clock()
         for notification in data:
             if isinstance(notification, ua.DataChangeNotification):
                 for item in notification.MonitoredItems:
-                    point = handles.get(item.ClientHandle)
+                    handle = item.ClientHandle
+                    point = handles.get(handle)
                     if point is not None:
-                        batch.append(self._sample(point, item.Value))
+                        change = handle in reported  # not the initial value: fresh data
+                        if not change:
+                            reported.add(handle)
+                        batch.append(self._sample(point, item.Value, received, change))
             elif (isinstance(notification, ua.StatusChangeNotification)
                   and not notification.Status.is_good()):
                 self._mark_lost(f"subscription ended: {notification.Status.name}")
@@ -336,26 +346,41 @@ class OpcUaDriver:
             self._health.notifications += len(batch)
             self._sink(batch)
 
-    def _sample(self, point: Point, value: ua.DataValue | None) -> Sample:
+    def _sample(self, point: Point, value: ua.DataValue | None, received: float,
+                change: bool = False) -> Sample:
+        """A Sample with the server's source time as `ts` and the station's `received` time.
+
+        Skew: a source time more than `skew_s` ahead of the receive time is never right; one
+        that far *behind* means a clock disagreement only for a data change (`change`): a read
+        or a subscription's initial value legitimately carries the time the value last
+        changed, which may be hours ago. Either makes a GOOD value UNCERTAIN, with the reason.
+        """
         if value is None:
-            return bad(point.tag, Reason.BAD_VALUE, "empty value")
-        ts = epoch(value.SourceTimestamp) or epoch(value.ServerTimestamp) or time.time()
+            return bad(point.tag, Reason.BAD_VALUE, "empty value", received)
+        ts = epoch(value.SourceTimestamp) or epoch(value.ServerTimestamp) or received
         status = value.StatusCode
         if status is None or status.value == 0:
             quality, reason = Quality.GOOD, ""
         else:
             quality, reason = quality_of(status)
             if quality is Quality.BAD:
-                return Sample(point.tag, None, ts, quality, reason)
+                return Sample(point.tag, None, ts, quality, reason, received)
         variant = value.Value
         if variant is None or variant.VariantType is ua.VariantType.Null:
-            return Sample(point.tag, None, ts, Quality.BAD, f"{Reason.BAD_VALUE}: no value")
+            return Sample(point.tag, None, ts, Quality.BAD, f"{Reason.BAD_VALUE}: no value",
+                          received)
         if point.tag not in self._vtypes:
             self._vtypes[point.tag] = variant.VariantType
         decoded, problem = decode(point, variant.Value, variant.VariantType)
         if problem:
-            return Sample(point.tag, None, ts, Quality.BAD, f"{Reason.BAD_VALUE}: {problem}")
-        return Sample(point.tag, decoded, ts, quality, reason)
+            return Sample(point.tag, None, ts, Quality.BAD, f"{Reason.BAD_VALUE}: {problem}",
+                          received)
+        skew = ts - received
+        if skew > self._skew_s or (change and -skew > self._skew_s):
+            way = "ahead of" if skew > 0 else "behind"
+            text = f"{Reason.CLOCK_SKEW}: source time {abs(skew):.1f} s {way} the receive time"
+            quality, reason = Quality.UNCERTAIN, f"{reason}; {text}" if reason else text
+        return Sample(point.tag, decoded, ts, quality, reason, received)
 
     async def _poll_loop(self, points: list[Point]) -> None:
         """Tags that cannot (or should not) be monitored, read every poll period."""
@@ -397,7 +422,7 @@ class OpcUaDriver:
     async def read(self, points: Sequence[Point]) -> list[Sample]:
         client = self._require()
         out: dict[str, Sample] = {}
-        now = time.time()
+        now = self._clock()
         usable = []
         for point in points:
             if point.tag in self._node_errors:
@@ -419,8 +444,9 @@ class OpcUaDriver:
             except (OSError, TimeoutError, ua.UaError) as exc:
                 raise _comm_error(exc, "read failed") from None
             self._health.record_rtt(time.perf_counter() - started)
+            received = self._clock()
             for point, value in zip(batch, values, strict=True):
-                out[point.tag] = self._sample(point, value)
+                out[point.tag] = self._sample(point, value, received)
         return [out[p.tag] for p in points]
 
     async def write(self, point: Point, value: Scalar) -> None:

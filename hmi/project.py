@@ -19,6 +19,13 @@ from pydantic import ValidationError
 from alarms.config import AlarmConfig, alarm_name, cross_check
 from drivers.registry import check_point
 from hmi.project_models import DeviceConfig, ProjectModel, TagConfig
+from hmi.station.config import (
+    RESERVED_PREFIX,
+    STATION,
+    build_alarms,
+    station_alarm_specs,
+    station_tag_specs,
+)
 from hmi.tags import DeviceSpec, Point
 from hmi.toml_lines import find_line, locate
 
@@ -51,11 +58,29 @@ def _show(value: Any) -> str:
 
 @dataclass
 class Project:
-    """A validated project: the model plus lookups the runtime needs."""
+    """A validated project: the model plus lookups the runtime needs.
+
+    `tags` are the file's tags followed by the `$station` device's (added by the loader, see
+    `hmi.station.config`), so every consumer records, trends and alarms them like any tag;
+    `alarms` stay the file's own (the master alarm database that `hmi alarms export` writes),
+    `station_alarms` the tuned default alarms on the station tags."""
 
     path: Path
     model: ProjectModel
     lines: dict = field(default_factory=dict, repr=False)
+    station_tags: list[TagConfig] = field(default_factory=list, repr=False)
+    station_alarms: list[AlarmConfig] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.station_tags:
+            self.station_tags = [TagConfig.model_validate(spec) for spec in
+                                 station_tag_specs([d.name for d in self.model.devices])]
+        if not self.station_alarms:
+            self.station_alarms = build_alarms(station_alarm_specs(
+                self.model.station, [d.name for d in self.model.devices if d.enabled],
+                self.model.historian.enabled))
+        self._tags = self.model.tags + self.station_tags
+        self._by_name = {t.name: t for t in self._tags}
 
     @property
     def name(self) -> str:
@@ -67,14 +92,19 @@ class Project:
 
     @property
     def tags(self) -> list[TagConfig]:
-        return self.model.tags
+        return self._tags
 
     @property
     def alarms(self) -> list[AlarmConfig]:
         return self.model.alarms
 
+    @property
+    def all_alarms(self) -> list[AlarmConfig]:
+        """The file's alarms and the station's: what the alarm manager runs."""
+        return self.model.alarms + self.station_alarms
+
     def tag(self, name: str) -> TagConfig | None:
-        return next((t for t in self.model.tags if t.name == name), None)
+        return self._by_name.get(name)
 
     def device(self, name: str) -> DeviceConfig | None:
         return next((d for d in self.model.devices if d.name == name), None)
@@ -181,6 +211,10 @@ def _check_devices(model: ProjectModel) -> list[tuple[tuple, str]]:
     problems: list[tuple[tuple, str]] = []
     seen: set[str] = set()
     for i, dev in enumerate(model.devices):
+        if dev.name.startswith(RESERVED_PREFIX):
+            problems.append((("devices", i, "name"), f"names starting with "
+                             f"{RESERVED_PREFIX!r} are reserved for the station's own "
+                             f"{STATION} device, found {dev.name!r}"))
         if dev.name in seen:
             problems.append((("devices", i, "name"), f"duplicate device name {dev.name!r}"))
         seen.add(dev.name)
@@ -207,6 +241,9 @@ def _check_tags(model: ProjectModel) -> list[tuple[tuple, str]]:
     devices = {d.name: d for d in model.devices}
     seen: set[str] = set()
     for i, tag in enumerate(model.tags):
+        if tag.name.startswith(RESERVED_PREFIX):
+            problems.append((("tags", i, "name"), f"names starting with {RESERVED_PREFIX!r} "
+                             f"are reserved for the station's own tags, found {tag.name!r}"))
         if tag.name in seen:
             problems.append((("tags", i, "name"), f"duplicate tag name {tag.name!r}"))
         seen.add(tag.name)
@@ -255,10 +292,15 @@ def load_project(path: str | Path) -> Project:
     except ValidationError as exc:
         raise ProjectInvalid(_pydantic_errors(path, raw, lines, exc)) from None
     problems = _check_devices(model) + _check_tags(model)
-    problems += cross_check(model.alarms, {t.name for t in model.tags})
+    project = Project(path=path, model=model, lines=lines)
+    station_names = {alarm_name(a) for a in project.station_alarms}
+    problems += cross_check(model.alarms, {t.name for t in project.tags})
+    problems += [(("alarms", i, "name"), f"alarm name {alarm_name(a)!r} is taken by a "
+                  f"default {STATION} alarm (tune it in [station.alarms] instead)")
+                 for i, a in enumerate(model.alarms) if alarm_name(a) in station_names]
     if problems:
         raise ProjectInvalid([
             ProjectError(path, find_line(lines, loc), _field_name(raw, loc), message)
             for loc, message in problems
         ])
-    return Project(path=path, model=model, lines=lines)
+    return project

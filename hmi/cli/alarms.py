@@ -202,7 +202,8 @@ def cmd_action(args: argparse.Namespace) -> int:
         payload["reason"] = args.comment
     elif action == "comment":
         payload["text"] = args.text
-    if alarm is not None and alarm not in project.alarm_names():
+    if alarm is not None and alarm not in project.alarm_names() and alarm not in {
+            a.name for a in project.station_alarms}:
         raise CliError(f"unknown alarm {alarm!r} (see `hmi alarms active` or the project file)")
     journal = Journal(data_dir(args.data) / "alarms.db")
     try:
