@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS alarm_heartbeat (
 );
 """
 
+BUSY_TIMEOUT_S = 2.0
 _INSERT = ("INSERT INTO alarm_journal (ts, alarm, tag, area, priority, severity, event, state, "
            "value, limit_value, user, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 COLUMNS = ("ts", "alarm", "tag", "area", "priority", "severity", "event", "state", "value",
@@ -107,11 +108,13 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False,
+        # 2 s, not longer: a commit waiting on another program's lock blocks the alarm
+        # thread; past 2 s the rows are held in memory and retried (issue 11)
+        self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False,
                                    isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         with self._lock:
             self._db.executescript(SCHEMA)
         self._rows: list[tuple] = []

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _STOP = object()
 RETRY_START_S = 1.0
-RETRY_MAX_S = 30.0
+RETRY_MAX_S = 10.0
 
 
 class AlarmService:
@@ -234,7 +234,7 @@ class AlarmService:
 
     def _commit(self) -> None:
         """Write the cycle's journal rows. While the database refuses, the rows stay in memory
-        and the commit is retried with backoff (1 s doubling to 30 s): one log line when it
+        and the commit is retried with backoff (1 s doubling to 10 s): one log line when it
         stops, one when it resumes, none per cycle (issue 11)."""
         if self.error and time.monotonic() < self._retry_at:
             self._enforce_budget()

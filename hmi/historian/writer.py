@@ -10,7 +10,7 @@ Between batches the thread runs rollups and retention in small steps (`hmi.histo
 
 When the database refuses a write (disk full, I/O error, locked by another program: any
 `sqlite3.DatabaseError` but a constraint error) the rows are kept in a `RowBuffer`
-(`hmi.writebuffer`) and retried with backoff (1 s doubling to 30 s). That is said once when
+(`hmi.writebuffer`) and retried with backoff (1 s doubling to 10 s). That is said once when
 writing stops (the reason and the buffer's limit) and once when it resumes (how many rows were
 caught up), never a traceback per batch (issue 11 measured 467 in 40 s). Only when the shared
 budget is exhausted are the oldest rows dropped: counted, logged once, and recorded when writing
@@ -53,7 +53,7 @@ INSERT_SQL = ("INSERT INTO samples (tag_id, t, value, quality, text, reason) "
 MAX_COALESCE = 64  # batches per transaction when catching up
 CATCH_UP_ROWS = 50_000  # rows per transaction when writing the buffer back
 RETRY_START_S = 1.0
-RETRY_MAX_S = 30.0
+RETRY_MAX_S = 10.0
 MAX_BUMP_MS = 100_000  # a tag with this many samples on one millisecond is a bug upstream
 LOST = "not recorded: history buffer full while the disk refused writes"
 _STOP = object()
