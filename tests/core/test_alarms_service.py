@@ -82,7 +82,9 @@ def test_service_raises_and_cli_acks_through_the_running_station(
     project = load_project(project_file)
     with Runtime(project, data_dir, services=("alarms.service:AlarmService",)) as runtime:
         service = _service(runtime)
-        assert runtime.write("Tank.Level", 95.0).status.value == "confirmed"
+        assert runtime.wait_first_cycle(5)  # a write before the device connected is refused
+        result = runtime.write("Tank.Level", 95.0)
+        assert result.status.value == "confirmed", result
         wait_until(lambda: service.call(lambda m: m.state("Tank.Level.HI").value).result(5)
                    == "B", timeout_s=10)
         service.flush()
