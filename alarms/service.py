@@ -39,6 +39,7 @@ class AlarmService:
     """Constructed by the runtime as `AlarmService(runtime)`; `start`/`stop` from one thread."""
 
     period_s = 0.25  # tick and journal-commit cycle
+    retry_max_s = RETRY_MAX_S  # backoff cap while the journal cannot be written
 
     def __init__(self, runtime: Any, permissions: AlarmPermissions | None = None) -> None:
         self.runtime = runtime
@@ -255,7 +256,7 @@ class AlarmService:
     def _failed(self, exc: BaseException) -> None:
         if self.error:
             self.error = str(exc)
-            self._backoff = min(self._backoff * 2, RETRY_MAX_S)
+            self._backoff = min(self._backoff * 2, self.retry_max_s)
         else:
             self.error = str(exc)
             self.failing_since = self.clock()

@@ -197,6 +197,9 @@ def _pydantic_errors(path: Path, raw: dict, lines: dict, exc: ValidationError
     for err in exc.errors():
         loc = tuple(err["loc"])
         message = err["msg"].removeprefix("Value error, ")
+        if loc and loc[-1] == "[key]":  # a bad key of a table: name the key, not "[key]"
+            loc = loc[:-1]
+            message = f"unknown key: {message[0].lower()}{message[1:]}"
         if err["type"] == "extra_forbidden":
             message = "unknown key (check the spelling)"
         elif err["type"] == "missing":

@@ -3,6 +3,7 @@ clock is the real one: what an NTP correction does to a running station."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from pathlib import Path
@@ -53,15 +54,18 @@ def test_station_clock_absorbs_a_step_back_and_follows_a_step_forward() -> None:
         wall.now += 0.1
         mono.now += 0.1
         stamps.append(clock.now())
-    assert all(b > a for a, b in zip(stamps, stamps[1:], strict=False))  # never back, never equal
-    assert len(steps) == 1 and steps[0].step_s == pytest.approx(-5.0) and steps[0].slewed
+    assert all(b > a for a, b in itertools.pairwise(stamps))  # never back, never equal
+    assert len(steps) == 1
+    assert steps[0].step_s == pytest.approx(-5.0)
+    assert steps[0].slewed
     # half speed until the wall clock catches up after 5 / (1 - SLEW_RATE) s, then the wall
     assert stamps[11] - stamps[10] == pytest.approx(0.1 * SLEW_RATE)
     assert stamps[-1] == pytest.approx(wall.now)
     wall.now += 30.0  # a step forward is followed at once
     mono.now += 0.1
     assert clock.now() == pytest.approx(wall.now)
-    assert len(steps) == 2 and steps[1].step_s == pytest.approx(29.9)
+    assert len(steps) == 2
+    assert steps[1].step_s == pytest.approx(29.9)
     assert clock.steps == 2
 
 
@@ -118,10 +122,10 @@ def test_a_clock_step_keeps_every_sample_in_order_and_is_recorded(
         events = reader.conn.execute("SELECT reason FROM gaps").fetchall()
     values = [int(s.value) for s in rows]
     assert values[:last] == list(range(1, last + 1))  # every value once, read back in order
-    assert all(b.ts > a.ts for a, b in zip(rows, rows[1:], strict=False))
+    assert all(b.ts > a.ts for a, b in itertools.pairwise(rows))
     assert any(s.value == pytest.approx(step_s, abs=0.3) for s in steps)  # recorded as a tag
     way = "back" if step_s < 0 else "forward"
-    assert [r[0] for r in events if "clock stepped" in r[0]][0].startswith(
+    assert next(r[0] for r in events if "clock stepped" in r[0]).startswith(
         f"clock stepped {way} 5.")
     journal = Journal(data_dir / "alarms.db")
     try:
@@ -135,4 +139,4 @@ def test_a_clock_step_keeps_every_sample_in_order_and_is_recorded(
     assert events[0]["value"] == pytest.approx(step_s, abs=0.3)
     assert len(raised) == 1  # and the default alarm on it
     said = [r for r in caplog.records if "stepped" in r.getMessage()]
-    assert len(said) == 1 and said[0].name == "hmi.clock"  # one line in the log
+    assert [r.name for r in said] == ["hmi.clock"]  # one line in the log

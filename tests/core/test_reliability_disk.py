@@ -85,8 +85,10 @@ def test_full_disk_holds_rows_says_so_once_and_writes_them_when_space_returns(
     assert not any(r.exc_info for r in mine), "no traceback while the disk is full"
     stopped = [r.getMessage() for r in mine if "writing stopped" in r.getMessage()]
     resumed = [r.getMessage() for r in mine if "writing resumed" in r.getMessage()]
-    assert len(stopped) == 1 and "database or disk is full" in stopped[0]
-    assert len(resumed) == 1 and "nothing lost" in resumed[0]
+    assert len(stopped) == 1
+    assert "database or disk is full" in stopped[0]
+    assert len(resumed) == 1
+    assert "nothing lost" in resumed[0]
     assert len([r for r in mine if r.levelno >= logging.WARNING]) == 2
 
 
@@ -111,7 +113,8 @@ def test_over_the_buffer_limit_the_oldest_rows_are_dropped_counted_and_gapped(
         assert hist.diagnostics()["dropped_rows"] == 300  # every row is written or counted
         assert kept == [0.0, 1.0, 2.0, 3.0, 4.0] + [float(i) for i in range(155, 205)]
         gaps = hist.reader().conn.execute("SELECT t0, t1, reason FROM gaps").fetchall()
-        assert len(gaps) == 1 and gaps[0][2].startswith(LOST)
+        assert len(gaps) == 1
+        assert gaps[0][2].startswith(LOST)
         assert gaps[0][0] == round((T0 + 0.5) * 1000)  # from the first sample dropped
         marker = [s for s in hist.raw("a", T0, T0 + 1000) if s.quality is Quality.BAD]
         assert [(m.ts, m.reason) for m in marker] == [(T0 + 0.5, LOST)]  # the trend breaks
