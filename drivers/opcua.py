@@ -48,6 +48,7 @@ from drivers.opcua_security import (
 )
 from drivers.opcua_types import (
     DECLARED_VARIANTS,
+    comm_error,
     decode,
     epoch,
     node_problem,
@@ -150,7 +151,7 @@ class OpcUaDriver:
         except (OSError, TimeoutError, ua.UaError) as exc:
             if check is not None and check.problem is not None:
                 raise check.problem from None
-            raise _comm_error(exc, f"cannot connect to {self._url}") from None
+            raise comm_error(exc, f"cannot connect to {self._url}") from None
         self._resolve(namespaces)
         self._health.connected = True
         self._health.extra.update({"endpoint": self._url, "security": self._security})
@@ -265,7 +266,7 @@ class OpcUaDriver:
         try:
             result = await client.uaclient.create_subscription(params, self._on_publish)
         except (OSError, TimeoutError, ua.UaError) as exc:
-            raise _comm_error(exc, "cannot create a subscription") from None
+            raise comm_error(exc, "cannot create a subscription") from None
         self._subscriptions.append(result.SubscriptionId)
         revised_s = result.RevisedPublishingInterval * result.RevisedMaxKeepAliveCount / 1000
         self._keepalive_s = max(self._keepalive_s, revised_s)
@@ -282,7 +283,7 @@ class OpcUaDriver:
             try:
                 results = await client.uaclient.create_monitored_items(create)
             except (OSError, TimeoutError, ua.UaError) as exc:
-                raise _comm_error(exc, "cannot create monitored items") from None
+                raise comm_error(exc, "cannot create monitored items") from None
             for request, point, item in zip(requests, batch, results, strict=True):
                 if item.StatusCode.is_good():
                     continue
@@ -442,7 +443,7 @@ class OpcUaDriver:
             try:
                 values = await client.uaclient.read(params)
             except (OSError, TimeoutError, ua.UaError) as exc:
-                raise _comm_error(exc, "read failed") from None
+                raise comm_error(exc, "read failed") from None
             self._health.record_rtt(time.perf_counter() - started)
             received = self._clock()
             for point, value in zip(batch, values, strict=True):
@@ -471,7 +472,7 @@ class OpcUaDriver:
         try:
             status = (await client.uaclient.write(request))[0]
         except (OSError, TimeoutError, ua.UaError) as exc:
-            raise _comm_error(exc, "write failed") from None
+            raise comm_error(exc, "write failed") from None
         self._health.record_rtt(time.perf_counter() - started)
         if not status.is_good():
             raise WriteRejected(f"server refused the write to {point.tag}: {status.name}")
@@ -480,27 +481,9 @@ class OpcUaDriver:
         try:
             value = (await client.uaclient.read_attributes([node], ua.AttributeIds.Value))[0]
         except (OSError, TimeoutError, ua.UaError) as exc:
-            raise _comm_error(exc, "read failed") from None
+            raise comm_error(exc, "read failed") from None
         variant = value.Value
         if variant is None or variant.VariantType is ua.VariantType.Null:
             return None
         return variant.VariantType
 
-
-def _comm_error(exc: BaseException, what: str) -> CommError:
-    """Map asyncua/socket failures to the runner's one exception, with a diagnostic kind."""
-    if isinstance(exc, TimeoutError):
-        return CommError(f"{what}: no answer (timeout)", kind="timeout")
-    if isinstance(exc, ConnectionRefusedError):
-        return CommError(f"{what}: connection refused", kind="refused")
-    if isinstance(exc, ua.UaStatusCodeError):
-        code = exc.code
-        kind = ("auth" if code in (ua.StatusCodes.BadUserAccessDenied,
-                                   ua.StatusCodes.BadIdentityTokenInvalid,
-                                   ua.StatusCodes.BadIdentityTokenRejected)
-                else "security" if code in (ua.StatusCodes.BadSecurityChecksFailed,
-                                            ua.StatusCodes.BadCertificateUntrusted,
-                                            ua.StatusCodes.BadSecurityPolicyRejected)
-                else "status")
-        return CommError(f"{what}: {ua.StatusCode(code).name}", kind=kind)
-    return CommError(f"{what}: {str(exc) or type(exc).__name__}", kind="closed")
