@@ -235,3 +235,44 @@ def test_kill_9_while_holding_loses_at_most_the_buffer(tmp_path: Path) -> None:
     assert len(values) >= committed == 20
     with Historian(path, tags=["k"]) as h:  # and the loss is a recorded gap, not a silent line
         assert h.value_at("k", 4e9).reason == DOWN
+
+
+def test_history_is_shed_before_any_journal_row(tmp_path: Path) -> None:
+    budget = WriteBudget(max_rows=1000, max_mb=100)
+    journal = Journal(tmp_path / "alarms.db")
+    journal.usage = budget.journal  # as the alarm service shares it
+    hist = Historian(tmp_path / "history.db", tags=["a"], maintenance_s=3600, budget=budget,
+                     busy_timeout_s=0.02, retry_start_s=0.05, retry_max_s=0.1)
+    hist.start()
+    other = sqlite3.connect(tmp_path / "history.db", isolation_level=None)
+    try:
+        limit_pages(journal._db, 0)
+        for i in range(600):
+            journal.append(JournalEntry(T0 + i, "A", "T", "", "high", 700, "raise", "B", i))
+        with pytest.raises(sqlite3.OperationalError):
+            journal.flush()
+        assert budget.journal.rows == 600
+        other.execute("BEGIN IMMEDIATE")
+        fill(hist, 0, 800, ("a",))
+        wait_until(lambda: hist.diagnostics()["pending_batches"] == 0
+                   and hist.diagnostics()["dropped_rows"] > 0)
+        assert budget.history.rows == 400  # what the journal leaves of the budget
+        assert budget.history.dropped == 400
+        assert journal.trim(*budget.journal_room()) == (0, None, None)  # no journal row lost
+        for i in range(600, 1200):
+            journal.append(JournalEntry(T0 + i, "A", "T", "", "high", 700, "raise", "B", i))
+        with pytest.raises(sqlite3.OperationalError):
+            journal.flush()
+        dropped, first, last = journal.trim(*budget.journal_room())
+        assert (dropped, first, last) == (200, T0, T0 + 199)  # only now, the oldest
+        assert budget.journal.rows == 1000
+        fill(hist, 800, 10, ("a",))  # and the history buffer gives up everything it held
+        wait_until(lambda: budget.history.rows == 0 and hist.diagnostics()["pending_batches"]
+                   == 0)
+        limit_pages(journal._db, None)
+        assert journal.flush() == 1000
+        assert [r["value"] for r in journal.query()] == list(range(200, 1200))
+    finally:
+        other.close()
+        hist.stop()
+        journal.close()

@@ -3,6 +3,7 @@ station's status line and diagnostics while its databases refuse writes."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -175,8 +176,9 @@ def _cap(conn: sqlite3.Connection, on: bool) -> None:
             pass
 
 
-def test_full_disk_shows_in_status_line_tags_and_alarms_then_clears(tmp_path: Path,
-                                                                    data_dir: Path) -> None:
+def test_full_disk_shows_in_status_line_tags_and_alarms_then_clears(
+        tmp_path: Path, data_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     project = load_project(write(tmp_path, '''
 [station]
 period_s = 0.1
@@ -222,6 +224,11 @@ on_delay_s = 0
         assert services["HistorianService"]["error"] == ""
         assert services["AlarmService"]["error"] == ""
         assert services["HistorianService"]["dropped_rows"] == 0
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    for who in ("history", "alarm journal"):  # one line each way, per writer
+        assert len([m for m in said if m.startswith(f"{who}: writing stopped")]) == 1, said
+        assert len([m for m in said if m.startswith(f"{who}: writing resumed")]) == 1, said
+    assert not any(r.exc_info for r in caplog.records)  # and no traceback
     journal = Journal(data_dir / "alarms.db")
     try:  # the journal rows made while it could not write are there, in order
         raised = journal.query(alarm="$station.journal_not_writing")
