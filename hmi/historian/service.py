@@ -103,7 +103,7 @@ class Historian:
         except sqlite3.DatabaseError as exc:  # a full disk at start: run, hold, retry
             if not is_disk_trouble(exc):
                 raise
-            self.writer._stop_writing(exc)
+            self.writer.refused(exc)
         self._record_restart()
         self.writer.start()
         log.info("historian recording to %s", self.path)
@@ -134,7 +134,7 @@ class Historian:
             self.filter.remember(row)
         writer = self.writer
         if gap is not None and gap[0] < now_ms:
-            writer._gaps.append(Gap(gap[0], now_ms, gap[1]))
+            writer.defer_gap(Gap(gap[0], now_ms, gap[1]))
         try:
             writer.write_rows(markers)
             conn.execute("BEGIN IMMEDIATE")
@@ -145,8 +145,8 @@ class Historian:
                 raise
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            writer._stop_writing(exc)
-            writer._hold(markers)
+            writer.refused(exc)
+            writer.hold(markers)
 
     def stop(self) -> None:
         """Write everything queued, mark every tag "runtime stopped", close. Idempotent.

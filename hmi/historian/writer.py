@@ -258,7 +258,7 @@ class HistorianWriter:
             except sqlite3.DatabaseError as exc:
                 if not is_disk_trouble(exc):
                     raise
-                self._stop_writing(exc)
+                self.refused(exc)
         rows = self._filter.filter((ids[s.tag], s) for batch in batches for s in batch
                                    if s.tag in ids)
         with self._pending_lock:
@@ -268,7 +268,7 @@ class HistorianWriter:
                     self._submitted.popleft()
         if self.error or self.buffer.usage.rows:
             self.failed_batches += len(batches)
-            self._hold(rows)
+            self.hold(rows)
             return
         try:
             self.write_rows(rows)
@@ -276,8 +276,8 @@ class HistorianWriter:
             if not is_disk_trouble(exc):
                 raise
             self.failed_batches += len(batches)
-            self._stop_writing(exc)
-            self._hold(rows)
+            self.refused(exc)
+            self.hold(rows)
             return
         self.committed_batches += len(batches)
         self.committed_rows += len(rows)
@@ -297,8 +297,13 @@ class HistorianWriter:
                 self._ids.ids.pop(name, None)
             raise
 
-    def _stop_writing(self, exc: BaseException) -> None:
-        """Writing stopped: say so once, with the reason and what the buffer can take."""
+    def defer_gap(self, gap: Gap) -> None:
+        """A `gaps` row for the next transaction. Writer thread (or before `start`)."""
+        self._gaps.append(gap)
+
+    def refused(self, exc: BaseException) -> None:
+        """Writing stopped: say so once, with the reason and what the buffer can take. Writer
+        thread (or before `start`)."""
         self.last_error = str(exc)
         if self.error:
             self.error = str(exc)
@@ -312,7 +317,9 @@ class HistorianWriter:
         log.error("history: writing stopped: %s; holding samples in memory (up to %d rows / "
                   "%.0f MB) and retrying", exc, rows, room / MB)
 
-    def _hold(self, rows: list[Row]) -> None:
+    def hold(self, rows: list[Row]) -> None:
+        """Keep rows the database refused; shed the oldest beyond the budget (counted, gapped
+        on resume). Writer thread (or before `start`)."""
         self.buffer.add(rows)
         self._episode_rows += len(rows)
         max_rows, max_bytes = self.budget.history_room()
