@@ -238,3 +238,29 @@ on_delay_s = 0
         assert held == list(range(300))
     finally:
         journal.close()
+
+
+def test_stopping_with_a_full_disk_ends_cleanly(tmp_path: Path, data_dir: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    runtime = Runtime(load_project(write(tmp_path)), data_dir)
+    runtime.start()
+    hist, alarms = runtime.services
+    writer = hist.historian.writer
+    runtime.wait_first_cycle(5)
+    writer.call(lambda: _cap(writer._conn, True))
+    alarms.call(lambda m: _cap(alarms.journal._db, True)).result(5)
+    for i in range(300):
+        alarms.station_event(f"test row {i}", i)
+    now = runtime.clock()
+    hist.historian.submit([Sample("Spare.Value", float(i), now + i * 0.001) for i in range(3000)])
+    wait_until(lambda: runtime.tags.value("$station.historian.failing")
+               and runtime.tags.value("$station.journal.failing"), 20)
+    runtime.stop()  # no exception, no "cannot rollback - no transaction is active"
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len([m for m in said if m.startswith("history: stopped while the database refuses")
+                ]) == 1, said
+    assert len([m for m in said if m.startswith(
+        "alarm journal: stopped while the database refuses")]) == 1, said
+    assert not any("cannot rollback" in m or "failed to stop" in m for m in said), said
+    assert not any(r.exc_info for r in caplog.records)
