@@ -9,10 +9,10 @@ are shed first, whenever the two buffers together exceed the budget; journal row
 journal alone exceeds the whole budget (by then the history buffer is empty). What is shed is
 counted by its owner, logged once and recorded as a gap.
 
-Sizes are estimates per row (`HISTORY_ROW_BYTES`, `JOURNAL_ROW_BYTES`), measured with
-`tracemalloc` on typical rows (a history row: a 6-tuple with a float and two ints, ~180 B; a
-journal row: a 12-tuple with names and areas, ~400 B); `sys.getsizeof` per row would cost more
-than the row. A kill -9 loses what is in these buffers, at most the budget: see
+Sizes are estimates per row (`HISTORY_ROW_BYTES`, `JOURNAL_ROW_BYTES`), rounded up from
+`tracemalloc` on typical rows (a history row, a 6-tuple with a float and two ints: 160 B; a
+journal row, a 12-tuple whose names and area are shared with the alarm definition: 192 B, more
+with comments); `sys.getsizeof` per row would cost more than the row. A kill -9 loses what is in these buffers, at most the budget: see
 `docs/notes/issue-11.md`.
 
 Threads: a `RowBuffer` belongs to its owner's thread (the historian writer, the alarm thread);
