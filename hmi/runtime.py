@@ -5,6 +5,12 @@ which applies it to the `TagStore` and hands it to each service (historian, alar
 GUI bridge) in a fixed order. One path means consumers see batches in the same order, never
 concurrently, and a slow consumer shows up in one place (`dispatch_lag_s`). Runs without Qt:
 the GUI subscribes through `hmi.gui.bridge` like any other listener.
+
+The runtime also owns what keeps the data honest (issue 11): the step-safe station clock every
+driver and service stamps with (`hmi.clock`; a detected step becomes a station event in the
+journal and the history), the memory budget the historian and the journal share while their
+databases refuse writes (`hmi.writebuffer`), and the `$station` device's monitor
+(`hmi.station.monitor`), whose samples take the same path as any device's.
 """
 
 from __future__ import annotations
