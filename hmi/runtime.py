@@ -40,6 +40,7 @@ from hmi.writebuffer import WriteBudget
 log = logging.getLogger(__name__)
 
 SERVICES: tuple[str, ...] = (
+    "hmi.security.service:SecurityService",  # first: registers system alarms and permissions
     "hmi.historian.service:HistorianService",
     "alarms.service:AlarmService",
 )
@@ -103,6 +104,10 @@ class Runtime:
             spec = dataclasses.replace(project.device_spec(device, self.data_dir),
                                        clock=self.clock, skew_s=station.source_skew_s)
             self.runners[device.name] = DeviceRunner(spec, project.points(device.name), self.post)
+        # filled by services as they are built, read by those built after them: alarm defs of
+        # the station itself (e.g. $security.lockout) and the alarm permissions (users DB)
+        self.system_alarms: list[Any] = []
+        self.permissions: Any = None
         self.services: list[Any] = load_services(services or (), self)
         self._tag_device = {t.name: t.device for t in project.tags}
         self.dispatched_batches = 0

@@ -236,3 +236,6 @@ class DeviceSpec:
     data_dir: str | None = None
     clock: Callable[[], float] = time.time
     skew_s: float = 10.0
+    # secret name -> value (the OS keyring, asked with a timeout); raises LookupError with a
+    # reason that is safe to show. None: the driver asks the keyring itself (standalone use)
+    secrets: Callable[[str], str] | None = field(default=None, repr=False, compare=False)

@@ -12,8 +12,8 @@ counted by its owner, logged once and recorded as a gap.
 Sizes are estimates per row (`HISTORY_ROW_BYTES`, `JOURNAL_ROW_BYTES`), rounded up from
 `tracemalloc` on typical rows (a history row, a 6-tuple with a float and two ints: 160 B; a
 journal row, a 12-tuple whose names and area are shared with the alarm definition: 192 B, more
-with comments); `sys.getsizeof` per row would cost more than the row. A kill -9 loses what is in these buffers, at most the budget: see
-`docs/notes/issue-11.md`.
+with comments); `sys.getsizeof` per row would cost more than the row. A kill -9 loses what is
+in these buffers, at most the budget: see `docs/notes/issue-11.md`.
 
 Threads: a `RowBuffer` belongs to its owner's thread (the historian writer, the alarm thread);
 other threads only read the `Usage` counters (plain ints, so a read is atomic), e.g. the station

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alarms.config import AlarmConfig, Priority
 
 STATION = "$station"
+AREA = "$station"  # the alarms' area (the security layer's own are under "$station/security")
 RESERVED_PREFIX = "$"
 AlarmKey = Literal["disk_low", "historian_not_writing", "journal_not_writing", "clock_stepped",
                    "device_down"]
@@ -135,7 +136,7 @@ def station_alarm_specs(settings: StationSettings, device_names: list[str],
             if not tuning.enabled:
                 continue
             spec |= tuning.model_dump(exclude={"enabled"}, exclude_none=True)
-        out.append({**spec, "class": "system"})
+        out.append({**spec, "class": "system", "area": AREA})
     return out
 
 

@@ -1,0 +1,23 @@
+"""GUI tests run offscreen with real widgets; no top-level widget may outlive its test (napari's
+`strict_qt`): a leaked window is a leaked screen in the station."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_top_level_widgets(qapp) -> Iterator[None]:
+    from PySide6.QtWidgets import QApplication
+
+    before = {id(w) for w in QApplication.topLevelWidgets()}
+    yield
+    QApplication.processEvents()
+    leaked = [w for w in QApplication.topLevelWidgets()
+              if id(w) not in before and w.isVisible()]
+    assert not leaked, f"top-level widgets left open: {[type(w).__name__ for w in leaked]}"
