@@ -20,7 +20,9 @@ import threading
 import time
 from typing import Any
 
+from alarms.service import AlarmService
 from hmi.clock import ClockStep
+from hmi.historian.service import HistorianService
 from hmi.station.config import STATION
 from hmi.tags import Quality, Reason, Sample
 
@@ -136,7 +138,7 @@ class StationMonitor:
                 "last_error": self.last_error}
 
 
-def _services(services: list[Any]) -> tuple[Any, Any]:
-    hist = next((s for s in services if hasattr(s, "historian")), None)
-    alarms = next((s for s in services if hasattr(s, "journal") and hasattr(s, "error")), None)
+def _services(services: list[Any]) -> tuple[HistorianService | None, AlarmService | None]:
+    hist = next((s for s in services if isinstance(s, HistorianService)), None)
+    alarms = next((s for s in services if isinstance(s, AlarmService)), None)
     return hist, alarms

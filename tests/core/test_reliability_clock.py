@@ -7,10 +7,12 @@ import itertools
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from alarms.journal import Journal
+from alarms.service import AlarmService
 from hmi.clock import SLEW_RATE, StationClock
 from hmi.historian.query import HistoryReader
 from hmi.project import load_project
@@ -26,6 +28,10 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def service(runtime: Runtime, cls: type) -> Any:
+    return next(s for s in runtime.services if isinstance(s, cls))
 
 
 class Wall:
@@ -110,7 +116,7 @@ def test_a_clock_step_keeps_every_sample_in_order_and_is_recorded(
         seen = runtime.tags.value("Counter")
         wait_until(lambda: runtime.tags.value("Counter") >= seen + 15)
         wait_until(lambda: any(a["name"] == "$station.clock_stepped"
-                               for a in runtime.services[1].manager.active()))
+                               for a in service(runtime, AlarmService).manager.active()))
         last = runtime.tags.value("Counter")
         assert runtime.tags.value("$station.clock.last_step_s") == pytest.approx(step_s, abs=0.3)
         assert runtime.tags.value("$station.clock.steps") == 1

@@ -6,13 +6,16 @@ from __future__ import annotations
 import logging
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from alarms.journal import Journal
+from alarms.service import AlarmService
 from hmi.cli.core import _status_line
 from hmi.cli.main import main
 from hmi.historian.query import HistoryReader
+from hmi.historian.service import HistorianService
 from hmi.project import ProjectInvalid, load_project
 from hmi.runtime import Runtime
 from hmi.tags import Quality, Sample
@@ -43,6 +46,10 @@ sim = { signal = "sine", amplitude = 10.0 }
 name = "Spare.Value"
 device = "spare"
 '''
+
+
+def service(runtime: Runtime, cls: type) -> Any:
+    return next(s for s in runtime.services if isinstance(s, cls))
 
 
 def write(tmp_path: Path, extra: str = "") -> Path:
@@ -134,7 +141,7 @@ disk_low_mb = 1e12             # every disk is "low": the default alarm must rai
 on_delay_s = 0
 '''))
     with Runtime(project, data_dir) as runtime:
-        alarms = runtime.services[1]
+        alarms = service(runtime, AlarmService)
         wait_until(lambda: any(a["name"] == "$station.disk_low"
                                for a in alarms.manager.active()))
         assert runtime.tags.value("$station.disk_free_mb") > 0
@@ -147,7 +154,7 @@ on_delay_s = 0
         result = runtime.write("$station.disk_free_mb", 1.0)
         assert not result.ok
         assert "read-only" in result.message
-        runtime.services[0].historian.flush()
+        service(runtime, HistorianService).historian.flush()
     with HistoryReader(data_dir / "history.db") as reader:
         assert reader.count("$station.disk_free_mb", 0, 4e9) >= 1
         assert reader.count("$station.device.sim.connected", 0, 4e9) >= 1
@@ -190,7 +197,7 @@ on_delay_s = 0
 on_delay_s = 0
 '''))
     with Runtime(project, data_dir) as runtime:
-        hist, alarms = runtime.services
+        hist, alarms = service(runtime, HistorianService), service(runtime, AlarmService)
         writer = hist.historian.writer
         runtime.wait_first_cycle(5)
         writer.retry_max_s = alarms.retry_max_s = 0.5  # retry often: the test waits for it
@@ -245,7 +252,7 @@ def test_stopping_with_a_full_disk_ends_cleanly(tmp_path: Path, data_dir: Path,
     caplog.set_level(logging.INFO)
     runtime = Runtime(load_project(write(tmp_path)), data_dir)
     runtime.start()
-    hist, alarms = runtime.services
+    hist, alarms = service(runtime, HistorianService), service(runtime, AlarmService)
     writer = hist.historian.writer
     runtime.wait_first_cycle(5)
     writer.call(lambda: _cap(writer._conn, True))

@@ -30,7 +30,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from alarms.service import AlarmService
 from hmi.historian.schema import db_size_bytes
+from hmi.historian.service import HistorianService
 from hmi.project import load_project
 from hmi.runtime import Runtime
 from hmi.simulator.serve import SimulatorThread, demo_project_text
@@ -59,8 +61,8 @@ def hold_lock(path: Path, seconds: float, stop: threading.Event) -> None:
 
 
 def measure(runtime: Runtime, data: Path) -> dict[str, float]:
-    hist = next(s for s in runtime.services if hasattr(s, "historian"))
-    alarms = next(s for s in runtime.services if hasattr(s, "journal"))
+    hist = next(s for s in runtime.services if isinstance(s, HistorianService))
+    alarms = next(s for s in runtime.services if isinstance(s, AlarmService))
     d = hist.historian.diagnostics()
     return {
         "t_s": time.monotonic(),
