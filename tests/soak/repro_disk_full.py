@@ -66,7 +66,7 @@ def main() -> int:
         for line in lines:
             if "Traceback" in line or line.startswith(("  File", "    ")):
                 continue
-            print("  |", line[:220])
+            print("  |", line[:700])
         db = mnt / "data" / "history.db"
         if db.exists():
             conn = sqlite3.connect(db)
