@@ -78,6 +78,23 @@ def measure(runtime: Runtime, data: Path) -> dict[str, float]:
     }
 
 
+def fd_kinds() -> dict[str, int]:
+    """Open file descriptors by kind (socket, pipe, anon_inode, or the file's name): tells a
+    leak (one kind growing with the faults) from sockets that happen to be open at a sample."""
+    kinds: dict[str, int] = {}
+    folder = Path("/proc/self/fd")
+    if not folder.exists():
+        return kinds
+    for fd in folder.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        kind = target.split(":")[0] if ":" in target else Path(target).name
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return dict(sorted(kinds.items()))
+
+
 def slope_per_hour(points: list[tuple[float, float]]) -> float:
     n = len(points)
     if n < 2:
@@ -119,6 +136,7 @@ def run(minutes: float, fault_every_s: float, sample_every_s: float, data: Path,
     faults = {"history_locked": 0, "journal_locked": 0, "clock_back": 0, "clock_forward": 0,
               "plant_restarted": 0}
     samples = [measure(runtime, data)]
+    fds_start = fd_kinds()
     started = time.monotonic()
     next_fault = started + fault_every_s
     next_sample = started + sample_every_s
@@ -156,6 +174,7 @@ def run(minutes: float, fault_every_s: float, sample_every_s: float, data: Path,
                 next_sample = now + sample_every_s
             time.sleep(0.2)
         samples.append(measure(runtime, data))
+        fds_end = fd_kinds()
     finally:
         stop.set()
         for thread in helpers:
@@ -165,6 +184,7 @@ def run(minutes: float, fault_every_s: float, sample_every_s: float, data: Path,
     result = report(samples)
     result["faults"] = faults
     result["clock_steps_seen"] = runtime.time.steps
+    result["fd_kinds"] = {"start": fds_start, "end": fds_end}
     return result
 
 
@@ -193,6 +213,8 @@ def main() -> int:
     for key, f in result["figures"].items():
         print(f"{key:<14} {f['start']:>10} {f['end']:>10} {f['min']:>10} {f['max']:>10} "
               f"{f['slope_per_h']:>10}")
+    print(f"open fds by kind: start {result['fd_kinds']['start']}, "
+          f"end {result['fd_kinds']['end']}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
     return 0
