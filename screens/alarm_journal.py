@@ -53,8 +53,8 @@ SHIFT_STARTS_H = (6, 14, 22)
 RANGES = (("Last hour", "hour"), ("This shift", "shift"), ("Last 24 hours", "day"),
           ("From - to", "custom"))
 TEXT_DELAY_MS = 300
-COLUMN_WIDTHS = {"mark": 34, "time": 170, "event": 130, "alarm": 200, "message": 220,
-                 "value": 90, "limit": 80, "state": 110, "user": 80, "comment": 200}
+COLUMN_WIDTHS = {"mark": 34, "time": 170, "event": 130, "alarm": 210, "value": 120,
+                 "limit": 110, "state": 110, "user": 80, "comment": 260, "area": 140}
 
 
 def shift_start(now: float, starts_h: tuple[int, ...] = SHIFT_STARTS_H) -> float:
@@ -114,7 +114,9 @@ class AlarmJournalScreen(QWidget):
         self._cancel: threading.Event | None = None
         self._progress = _Progress(self)
         self._progress.progressed.connect(self._on_export_progress)
-        self.model = JournalTableModel(units, self, self._root)
+        bools = frozenset(t.name for t in project.tags if t.type == "bool" or (
+            t.type is None and (t.address or "").split(":")[0] in ("coil", "di")))
+        self.model = JournalTableModel(units, self, self._root, bools)
         self._build(areas_with_parents({a for a in areas if a}))
         self._text_timer = QTimer(self)
         self._text_timer.setSingleShot(True)
@@ -198,7 +200,7 @@ class AlarmJournalScreen(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(24)
         for key, width in COLUMN_WIDTHS.items():
             self.table.setColumnWidth(COLUMN[key], width)
-        self.table.horizontalHeader().setSectionResizeMode(COLUMN["area"],
+        self.table.horizontalHeader().setSectionResizeMode(COLUMN["message"],
                                                            QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
 

@@ -34,8 +34,9 @@ from PySide6.QtWidgets import (
 from hmi.gui.context import StationContext
 
 REFRESH_MS = 1000
-DEVICE_COLUMNS = ("Device", "Protocol", "State", "Requests", "Errors", "Reconnects",
-                  "RTT mean ms", "RTT p95 ms", "Last error")
+DEVICE_COLUMNS = ("Device", "Protocol", "State", "Requests", "Notifications", "Errors",
+                  "Reconnects", "RTT mean ms", "RTT p95 ms", "Last error")
+NUMERIC = range(3, 9)  # right-aligned columns
 
 
 def gather(runtime: Any) -> dict[str, Any]:
@@ -172,7 +173,7 @@ class DiagnosticsScreen(QWidget):
         for panel in (self.historian, self.alarms, self.dispatch):
             row.addWidget(panel, 1)
         split.addWidget(services)
-        split.setSizes([260, 170, 220])
+        split.setSizes([200, 200, 260])
         layout.addWidget(split, 1)
         self.status = QLabel("Gathering...", self)
         self.status.setObjectName("diagStatus")
@@ -232,14 +233,15 @@ class DiagnosticsScreen(QWidget):
             if error and h.get("last_error_ts"):
                 error = f"{error} ({ago(h.get('last_error_ts'), now)})"
             values = (name, str(h.get("protocol", "-")), state.upper(),
-                      str(h.get("requests", 0)), str(h.get("error_total", 0)),
+                      str(h.get("requests", 0)), str(h.get("notifications", 0)),
+                      str(h.get("error_total", 0)),
                       str(h.get("reconnects", 0)), ms(h.get("rtt_mean_ms")),
                       ms(h.get("rtt_p95_ms")), error)
             for c, text in enumerate(values):
                 item = table.item(r, c)
                 if item is None:
                     item = QTableWidgetItem()
-                    if 3 <= c <= 7:
+                    if c in NUMERIC:
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                               | Qt.AlignmentFlag.AlignVCenter)
                     table.setItem(r, c, item)

@@ -47,10 +47,12 @@ class JournalTableModel(QAbstractTableModel):
     """Journal rows (dicts with the journal's columns plus `message`), newest first."""
 
     def __init__(self, units: Mapping[str, tuple[str, int | None]] | None = None,
-                 parent: QObject | None = None, area_root: str = "") -> None:
+                 parent: QObject | None = None, area_root: str = "",
+                 bool_tags: frozenset[str] = frozenset()) -> None:
         super().__init__(parent)
         self._rows: list[dict[str, Any]] = []
         self._units = units or {}
+        self._bool_tags = bool_tags  # SQLite gives booleans back as 0/1: shown as on/off
         self._area_prefix = area_root.strip("/") + "/" if area_root.strip("/") else ""
 
     def set_rows(self, rows: list[dict[str, Any]]) -> None:
@@ -106,8 +108,12 @@ class JournalTableModel(QAbstractTableModel):
         if key == "event":
             return EVENT_TEXT.get(row.get("event") or "", row.get("event") or "")
         if key in ("value", "limit"):
-            unit, decimals = self._units.get(row.get("tag") or "", ("", None))
-            return format_value(row.get(key), unit, decimals)
+            tag = row.get("tag") or ""
+            value = row.get(key)
+            if key == "value" and tag in self._bool_tags and value in (0, 1):
+                value = bool(value)
+            unit, decimals = self._units.get(tag, ("", None))
+            return format_value(value, unit, decimals)
         if key == "state":
             return STATE_TEXT.get(row.get("state") or "", row.get("state") or "")
         if key == "area":

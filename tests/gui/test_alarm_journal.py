@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from alarms import journal_export
 from alarms.journal import Journal, JournalEntry
@@ -62,6 +64,8 @@ def test_query_shows_the_journal_newest_first(station, screen, qtbot) -> None:
     pos = rows.index(("Tank.Level.HI", "ack"))
     assert screen.model.index(pos, COLUMN["event"]).data() == "acknowledged"
     assert screen.model.index(pos, COLUMN["value"]).data() == "95.0 %"
+    fault = rows.index(("Pump.Fault.DI", "raise"))
+    assert screen.model.index(fault, COLUMN["value"]).data() == "on"  # a bool, not "1"
 
 
 def test_filters_narrow_the_query(station, screen, qtbot) -> None:
@@ -108,6 +112,32 @@ def test_csv_export_writes_every_matching_row(station, screen, qtbot, tmp_path) 
         "Tank.Level.HI", "olga", "seen it", "Tank level high", "high")
     assert ack["time"].endswith("Z")
     assert list(dest.parent.iterdir()) == [dest]  # no temporary file left
+
+
+def activate(qtbot, screen: AlarmJournalScreen) -> None:
+    """Shortcuts need the active window (offscreen does not re-activate after a dialog)."""
+    if QApplication.activeWindow() is not screen:
+        with qtbot.waitActive(screen, timeout=2000):
+            screen.activateWindow()
+    screen.table.setFocus()
+
+
+def test_keyboard_export_through_the_file_dialog(station, screen, qtbot, tmp_path) -> None:
+    activate(qtbot, screen)
+    qtbot.keyClick(screen.table, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    dialog = screen.findChild(QFileDialog, "journalExportDialog")
+    assert dialog is not None
+    assert dialog.isVisible()
+    assert dialog.acceptMode() == QFileDialog.AcceptMode.AcceptSave
+    dest = tmp_path / "by-keyboard.csv"
+    dialog.selectFile(str(dest))
+    with qtbot.waitSignal(screen.export_finished, timeout=10_000) as done:
+        dialog.accept()
+    assert done.args == [str(dest), len(screen.model.rows())]
+    assert dest.read_text(encoding="utf-8").startswith("time,alarm,message,")
+    activate(qtbot, screen)
+    with qtbot.waitSignal(screen.query_finished, timeout=5000):
+        qtbot.keyClick(screen.table, Qt.Key.Key_F5)
 
 
 def test_export_of_a_large_journal_reports_progress_and_can_be_cancelled(tmp_path) -> None:

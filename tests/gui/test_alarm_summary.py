@@ -266,6 +266,10 @@ def test_context_menu_opens_faceplate_and_trend_around_the_alarm(station, screen
     assert "&Trend around this alarm" in texts
     assert "Open &faceplate" in texts
     screen.actions_.menu.close()
+    focus_table(qtbot, screen)
+    qtbot.keyClick(screen.table, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+    assert screen.actions_.menu.isVisible()  # the keyboard way to the same menu
+    screen.actions_.menu.close()
 
 
 def test_hidden_screen_applies_changes_only_when_shown(station, screen, qtbot) -> None:

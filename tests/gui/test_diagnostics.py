@@ -70,15 +70,15 @@ def test_dead_device_shows_down_with_its_last_error(station, qtbot) -> None:
     def row(name: str) -> list[str]:
         for r in range(screen.devices.rowCount()):
             if screen.devices.item(r, 0).text() == name:
-                return [screen.devices.item(r, c).text() for c in range(9)]
+                return [screen.devices.item(r, c).text() for c in range(10)]
         return []
 
-    qtbot.waitUntil(lambda: row("deadplc")[2:3] == ["DOWN"] and "refused" in row("deadplc")[8]
+    qtbot.waitUntil(lambda: row("deadplc")[2:3] == ["DOWN"] and "refused" in row("deadplc")[9]
                     and int(row("sim")[3] or 0) > 0, timeout=15_000)
     dead = row("deadplc")
     assert dead[1] == "modbus-tcp"
-    assert int(dead[4]) >= 1  # errors
-    assert "connection to 127.0.0.1:" in dead[8]
+    assert int(dead[5]) >= 1  # errors
+    assert "connection to 127.0.0.1:" in dead[9]
     assert screen.devices.item(screen.devices.currentRow(), 0).text() == "deadplc"
     detail = screen.detail.toPlainText()
     assert "errors by kind: refused" in detail
