@@ -119,6 +119,7 @@ class AlarmActions(QObject):
         self.actions["faceplate"].setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.menu = QMenu(owner)
         self.menu.setObjectName("alarmContextMenu")
+        self.menu.setToolTipsVisible(True)  # a disabled entry says why
         for key in ("ack", "ack_comment", "shelve", "unshelve", "reset", "oos", "in_service",
                     "comment", None, "faceplate", "trend"):
             if key is None:

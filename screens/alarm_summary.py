@@ -39,7 +39,15 @@ from PySide6.QtWidgets import (
 from alarms.engine import defs_from_project
 from hmi.gui.context import StationContext
 from screens.alarm_actions import SPECS, AlarmActions
-from widgets.alarm_filter import PRIORITY_ORDER, UNACKED, VIEW_TITLES, VIEWS, AlarmFilter, Row
+from widgets.alarm_filter import (
+    PRIORITY_ORDER,
+    UNACKED,
+    VIEW_TITLES,
+    VIEWS,
+    AlarmFilter,
+    Row,
+    view_counts,
+)
 from widgets.alarm_style import paint_alarm_mark
 from widgets.alarm_table import COLUMN, AlarmMarkDelegate, AlarmTableModel
 
@@ -288,6 +296,9 @@ class AlarmSummaryScreen(QWidget):
 
     def _on_load_error(self, exc: BaseException) -> None:
         self._loading = False
+        early, self._early = self._early, []
+        self.model.apply(early)  # at least what changed since: better than an empty list
+        self._after_change()
         self._context.notify(f"alarm summary: cannot read the alarms: {exc}", "error")
 
     def _on_alarms_changed(self, rows: list[Row]) -> None:
@@ -324,12 +335,14 @@ class AlarmSummaryScreen(QWidget):
         return self.model.row(index.row())["name"], self.table.rowViewportPosition(index.row())
 
     def _after_change(self) -> None:
-        counts = self.model.counts()
+        by_state = self.model.state_counts()
+        counts = view_counts(by_state)
         for i, view in enumerate(VIEWS):
-            self.views.setTabText(i, f"{VIEW_TITLES[view]} {counts[view]}")
-        rows = self.model.rows()
-        unacked = sum(r.get("state") in UNACKED for r in self.model.standing())
-        shown = sum(r.get("state") != "A" for r in rows)
+            text = f"{VIEW_TITLES[view]} {counts[view]}"
+            if self.views.tabText(i) != text:  # a tab text change re-lays out the bar
+                self.views.setTabText(i, text)
+        unacked = sum(by_state[s] for s in UNACKED)
+        shown = self.model.rowCount() - self.model.cleared_shown()
         self.status.setText(f"{shown} shown of {counts[self.model.filter.view]} in this view"
                             f"  ·  {unacked} unacknowledged"
                             + ("  ·  frozen" if self.model.frozen else ""))

@@ -11,8 +11,10 @@ Rows are the alarm manager's summary dicts (`alarms.states.AlarmRecord.summary`)
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 Row = dict[str, Any]
@@ -66,16 +68,16 @@ class AlarmFilter:
         return True
 
 
-def view_counts(rows: Iterable[Row]) -> dict[str, int]:
+def state_counts(rows: Iterable[Row]) -> Counter[str]:
+    """Rows per ISA-18.2 state letter (counted in C: this runs once per flush over every
+    standing alarm)."""
+    return Counter(map(itemgetter("state"), rows))
+
+
+def view_counts(rows: Iterable[Row] | Counter[str]) -> dict[str, int]:
     """How many rows each view holds (the tab labels), whatever the other filters say."""
-    counts = dict.fromkeys(VIEWS, 0)
-    for row in rows:
-        state = row.get("state", "A")
-        for view, states in VIEWS.items():
-            if state in states:
-                counts[view] += 1
-                break
-    return counts
+    by_state = rows if isinstance(rows, Counter) else state_counts(rows)
+    return {view: sum(by_state[s] for s in states) for view, states in VIEWS.items()}
 
 
 def _number(value: Any) -> tuple[int, float | str]:

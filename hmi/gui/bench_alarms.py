@@ -7,7 +7,8 @@ ones are raised and sort in above the selection). Measured:
 
 - the summary refresh time: the screen's work per bridge flush (model update, one re-sort, the
   selection anchor) plus one synchronous repaint of the table, the largest over the flushes
-  that carried the burst; goal <= 100 ms;
+  that carried a burst; five bursts (the 500 alarms toggle back and forth), median and worst;
+  goal <= 100 ms;
 - whether the selected row is still selected, and how far it moved on screen (goal: 0 px);
 - the end-to-end time from posting the samples to the last of the 500 being shown (includes
   the alarm thread and up to one bridge period, 100 ms);
@@ -21,6 +22,7 @@ when there is none).
 from __future__ import annotations
 
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -118,6 +120,7 @@ def run(quick: bool) -> list[BenchResult]:
     from screens.alarm_summary import AlarmSummaryScreen
 
     standing_n, burst = (600, 100) if quick else (3000, 500)
+    rounds = 2 if quick else 5
     names = [f"F{i:05d}" for i in range(standing_n + burst // 2)]
     standing, extra = names[:standing_n], names[standing_n:]
     rtn = standing[1::standing_n // (burst // 2)][:burst // 2]  # spread over the table
@@ -153,39 +156,58 @@ def run(quick: bool) -> list[BenchResult]:
             selected = screen.model.row(selected_pos)["name"]
             y_before = screen.table.rowViewportPosition(selected_pos)
             refreshes: list[float] = []
+            paints: list[float] = []
 
             def on_flush(_rows: list[dict[str, Any]]) -> None:
                 # the screen's slot ran just before: add a synchronous repaint of the table,
                 # so the figure is model + view + paint, like the raw-Qt figure
                 painted = time.perf_counter()
                 screen.table.viewport().repaint()
-                refreshes.append(screen.last_refresh_s + time.perf_counter() - painted)
+                paints.append(time.perf_counter() - painted)
+                refreshes.append(screen.last_refresh_s + paints[-1])
 
             bridge.alarms_changed.connect(on_flush)  # after the screen's slot: reads its time
             rtn_alarms = [f"{tag}.HI" for tag in rtn]
-            now = time.time()
-            t0 = time.perf_counter()
-            runtime.post([Sample(tag, 40.0, now) for tag in rtn]
-                         + [Sample(tag, 60.0, now) for tag in extra])
+            extra_alarms = [f"{tag}.HI" for tag in extra]
+            latencies: list[float] = []
+            kept: list[bool] = []
+            moves: list[int] = []
+            per_burst: list[float] = []
+            for k in range(rounds):
+                # even bursts: `rtn` return to normal, `extra` raise; odd bursts: the reverse
+                low, high = (rtn, extra) if k % 2 == 0 else (extra, rtn)
+                low_alarms = rtn_alarms if k % 2 == 0 else extra_alarms
+                first_flush = len(refreshes)
+                now = time.time()
+                t0 = time.perf_counter()
+                runtime.post([Sample(tag, 40.0, now) for tag in low]
+                             + [Sample(tag, 60.0, now) for tag in high])
 
-            def shown() -> bool:
-                if screen.model.rowCount() != standing_n + len(extra):
-                    return False
-                return all(screen.model.row(screen.model.position(n))["state"] == "D"
-                           for n in rtn_alarms)
+                def shown(low_alarms: list[str] = low_alarms) -> bool:
+                    if screen.model.rowCount() != standing_n + len(extra):
+                        return False
+                    return all(screen.model.row(screen.model.position(n))["state"] == "D"
+                               for n in low_alarms)
 
-            if not _pump(app, shown, 30):
-                raise RuntimeError("the burst did not reach the summary within 30 s")
-            end_to_end_s = time.perf_counter() - t0
+                if not _pump(app, shown, 30):
+                    raise RuntimeError(f"burst {k + 1} did not reach the summary within 30 s")
+                latencies.append(time.perf_counter() - t0)
+                per_burst.append(max(refreshes[first_flush:], default=0.0))
+                chosen = [screen.model.row(i.row())["name"]
+                          for i in screen.table.selectionModel().selectedRows(0)]
+                kept.append(chosen == [selected])
+                pos = screen.model.position(selected)
+                moves.append(abs(screen.table.rowViewportPosition(pos) - y_before)
+                             if pos is not None else -1)
+                _pump(app, lambda: False, 0.2)  # settle between bursts
             bridge.alarms_changed.disconnect(on_flush)
-            chosen = [screen.model.row(i.row())["name"]
-                      for i in screen.table.selectionModel().selectedRows(0)]
-            still = chosen == [selected]
-            pos = screen.model.position(selected)
-            moved = abs(screen.table.rowViewportPosition(pos) - y_before) if pos is not None \
-                else -1
-            worst = max(refreshes) if refreshes else 0.0
-            naive_s = _naive_qt(app, standing, rtn, extra)
+            still = all(kept)
+            moved = max(moves)
+            worst = max(per_burst)
+            typical = statistics.median(per_burst)
+            worst_paint = paints[refreshes.index(worst)]
+            end_to_end_s = statistics.median(latencies)
+            naive_s = statistics.median(_naive_qt(app, standing, rtn, extra) for _ in range(3))
         finally:
             if screen is not None:
                 screen.close()
@@ -196,15 +218,19 @@ def run(quick: bool) -> list[BenchResult]:
             app.processEvents()
     label = f"{standing_n:,} standing + {burst} transitions"
     results += [
-        BenchResult(AREA, f"summary refresh, {label} (worst flush)", round(worst * 1000, 1),
-                    "ms", baseline=round(naive_s * 1000, 1),
-                    ratio=round(naive_s / worst, 2) if worst else None, goal="<=100 ms",
-                    passed=worst <= 0.100,
-                    note=f"{len(refreshes)} flush(es); raw: QStandardItemModel + sorting proxy"),
-        BenchResult(AREA, "selected row still selected after the burst", float(still), "bool",
-                    goal="=1", passed=still, note=f"moved {moved} px on screen"),
-        BenchResult(AREA, f"post -> all {burst} shown on the summary", round(end_to_end_s * 1000),
-                    "ms", note="alarm thread + bridge period (100 ms) + refresh"),
+        BenchResult(AREA, f"summary refresh, {label} (median)", round(typical * 1000, 1), "ms",
+                    baseline=round(naive_s * 1000, 1),
+                    ratio=round(naive_s / typical, 2) if typical else None,
+                    note=f"{rounds} bursts, {len(refreshes)} flushes; raw: QStandardItemModel "
+                         "+ sorting proxy, same changes"),
+        BenchResult(AREA, f"summary refresh, {label} (worst burst)", round(worst * 1000, 1),
+                    "ms", goal="<=100 ms", passed=worst <= 0.100,
+                    note=f"of which the repaint {worst_paint * 1000:.1f} ms"),
+        BenchResult(AREA, "selected row still selected after every burst", float(still),
+                    "bool", goal="=1", passed=still, note=f"moved at most {moved} px on screen"),
+        BenchResult(AREA, f"post -> all {burst} shown on the summary (median)",
+                    round(end_to_end_s * 1000), "ms",
+                    note="alarm thread + bridge period (100 ms) + refresh"),
         BenchResult(AREA, f"initial load of {standing_n:,} standing alarms",
                     round(load_s * 1000), "ms"),
     ]
