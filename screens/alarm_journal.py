@@ -43,8 +43,7 @@ from alarms.config import alarm_name
 from alarms.journal_export import JournalFilter
 from alarms.states import Event, State
 from hmi.gui.context import StationContext
-from screens.alarm_summary import areas_with_parents
-from widgets.alarm_filter import PRIORITY_ORDER
+from widgets.alarm_filter import PRIORITY_ORDER, areas_with_parents
 from widgets.alarm_table import AlarmMarkDelegate
 from widgets.journal_table import COLUMN, EVENT_TEXT, JournalTableModel
 

@@ -46,6 +46,7 @@ from widgets.alarm_filter import (
     VIEWS,
     AlarmFilter,
     Row,
+    areas_with_parents,
     view_counts,
 )
 from widgets.alarm_style import paint_alarm_mark
@@ -70,21 +71,6 @@ COLUMN_WIDTHS = {"mark": 34, "first": 38, "time": 96, "name": 230, "value": 100,
 def snapshot(manager: Any) -> list[Row]:
     """Alarm thread: the full summary the screen starts from."""
     return manager.active()
-
-
-def areas_with_parents(areas: set[str]) -> list[str]:
-    """Every alarm area and the areas above it, below the project's common root."""
-    parts = [a.split("/") for a in areas if a]
-    if not parts:
-        return []
-    common = 0
-    while all(len(p) > common and p[common] == parts[0][common] for p in parts):
-        common += 1
-    out = set()
-    for p in parts:
-        for depth in range(max(common, 1), len(p) + 1):
-            out.add("/".join(p[:depth]))
-    return sorted(out)
 
 
 def priority_icon(priority: str, size: int = 18) -> QIcon:

@@ -68,6 +68,21 @@ class AlarmFilter:
         return True
 
 
+def areas_with_parents(areas: set[str]) -> list[str]:
+    """Every alarm area and the areas above it, below the project's common root."""
+    parts = [a.split("/") for a in areas if a]
+    if not parts:
+        return []
+    common = 0
+    while all(len(p) > common and p[common] == parts[0][common] for p in parts):
+        common += 1
+    out = set()
+    for p in parts:
+        for depth in range(max(common, 1), len(p) + 1):
+            out.add("/".join(p[:depth]))
+    return sorted(out)
+
+
 def state_counts(rows: Iterable[Row]) -> Counter[str]:
     """Rows per ISA-18.2 state letter (counted in C: this runs once per flush over every
     standing alarm)."""
