@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QDateTime, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
@@ -86,7 +87,8 @@ class _Progress(QObject):
     progressed = Signal(int, int)  # rows written, total (0 = still querying)
 
     def report(self, done: int, total: int) -> None:  # worker thread
-        self.progressed.emit(done, total)
+        if shiboken6.isValid(self):  # the screen may have been closed during the export
+            self.progressed.emit(done, total)
 
 
 class AlarmJournalScreen(QWidget):
