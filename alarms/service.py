@@ -39,8 +39,12 @@ class AlarmService:
         project = runtime.project
         self.clock: Callable[[], float] = getattr(runtime, "clock", time.time)
         self.journal = Journal(runtime.data_dir / "alarms.db")
-        self.manager = AlarmManager(defs_from_project(project), project.model.alarm_settings,
-                                    self.clock, self.journal, permissions)
+        # the station's own alarms and permissions, registered by services built before this
+        # one (the security service: $security.* alarms, roles from the users database)
+        defs = defs_from_project(project) + list(getattr(runtime, "system_alarms", ()))
+        self.manager = AlarmManager(defs, project.model.alarm_settings, self.clock,
+                                    self.journal,
+                                    permissions or getattr(runtime, "permissions", None))
         self.manager.restore(self.journal.load_states())
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name="hmi-alarms", daemon=True)

@@ -45,6 +45,9 @@ class WriteResult:
     requested: Scalar
     value: Scalar | None = None
     message: str = ""
+    # why nothing was sent, when the command layer refused it: "denied" (who: role, session,
+    # signature), "invalid" (what: NaN, range, type), "audit" (the trail cannot be written)
+    refused: str = ""
 
     @property
     def ok(self) -> bool:

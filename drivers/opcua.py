@@ -40,6 +40,7 @@ from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from drivers.base import CommError, DriverHealth, WriteRejected
 from drivers.opcua_security import (
     SECURITY_MODES,
+    GuardedClient,
     Pki,
     ServerCertificateCheck,
     application_uri,
@@ -124,7 +125,7 @@ class OpcUaDriver:
     # ---- connection --------------------------------------------------------------------------
     async def connect(self) -> None:
         await self.close()
-        client = Client(self._url, timeout=self._timeout_s,
+        client = GuardedClient(self._url, timeout=self._timeout_s,
                         watchdog_intervall=max(1.0, self._timeout_s))
         client.application_uri = application_uri()
         client.name = client.description = f"hmi-station {self._device.name}"
@@ -135,11 +136,11 @@ class OpcUaDriver:
         client.connection_lost_callback = self._on_connection_lost
         check: ServerCertificateCheck | None = None
         try:
+            if self._username:  # first: without its secret the device is not even dialled
+                client.set_user(self._username)
+                client.set_password(self._password())
             if self._security != "none":
                 check = await self._secure(client)
-            if self._username:
-                client.set_user(self._username)
-                client.set_password(password_for(self._device.name, self._username))
             await client.connect()
             namespaces = await client.get_namespace_array()
         except CommError:
@@ -152,7 +153,20 @@ class OpcUaDriver:
         self._health.connected = True
         self._health.extra.update({"endpoint": self._url, "security": self._security})
 
-    async def _secure(self, client: Client) -> ServerCertificateCheck:
+    def _password(self) -> str:
+        """From the keyring by the device's `password_secret` name; CommError(kind="auth")
+        when it cannot be had, so the device stays disconnected with that reason."""
+        entry = str(self._device.settings.get("password_secret")
+                    or f"opcua:{self._device.name}:{self._username}")
+        resolve = self._device.secrets
+        if resolve is None:
+            return password_for(self._device.name, str(self._username), entry)
+        try:
+            return resolve(entry)
+        except LookupError as exc:
+            raise CommError(str(exc), kind="auth") from None
+
+    async def _secure(self, client: GuardedClient) -> ServerCertificateCheck:
         pki = Pki.under(self._device.data_dir or _default_data_dir())
         cert, key = await ensure_client_certificate(pki)
         check = ServerCertificateCheck(pki)

@@ -11,7 +11,10 @@ stacks do. Layout under the data dir:
     pki/rejected/*.der                        certificates we refused, waiting for a decision
 
 Passwords never live in the project file: they come from the OS keyring under service
-"hmi-station", user "opcua:<device>:<username>".
+"hmi-station", by the device's `password_secret` name (default "opcua:<device>:<username>"),
+and are sent only encrypted: `GuardedClient` refuses a user-name token that would cross the
+network in clear (no token encryption on an unencrypted channel) or encrypted with a deprecated
+policy (Basic128Rsa15, Basic256: SHA-1 and weak padding, deprecated by the OPC Foundation).
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from pathlib import Path
 
 import keyring
 import keyring.errors
-from asyncua import ua
+from asyncua import Client, ua
 from asyncua.common.utils import ServiceError
 from asyncua.crypto import cert_gen
+from asyncua.crypto.security_policies import SecurityPolicyNone
 from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from cryptography import x509
@@ -50,6 +54,41 @@ SECURITY_MODES = {
 SERVER_CHECKS = (CertificateValidatorOptions.TIME_RANGE | CertificateValidatorOptions.URI
                  | CertificateValidatorOptions.TRUSTED | CertificateValidatorOptions.REVOKED
                  | CertificateValidatorOptions.PEER_SERVER)
+
+
+DEPRECATED_POLICIES = {
+    "http://opcfoundation.org/UA/SecurityPolicy#Basic128Rsa15": "Basic128Rsa15",
+    "http://opcfoundation.org/UA/SecurityPolicy#Basic256": "Basic256",
+}
+
+
+def token_problem(token_policy_uri: str | None, channel_mode: ua.MessageSecurityMode
+                  ) -> str | None:
+    """Why a password must not be sent under this user-token policy and channel, or None."""
+    if token_policy_uri in DEPRECATED_POLICIES:
+        return (f"the server wants the password encrypted with the deprecated "
+                f"{DEPRECATED_POLICIES[token_policy_uri]} policy: not sent")
+    unencrypted = not token_policy_uri or token_policy_uri == SecurityPolicyNone.URI
+    if unencrypted and channel_mode != ua.MessageSecurityMode.SignAndEncrypt:
+        return ("the password would cross the network unencrypted (no user-token encryption "
+                "on an unencrypted channel): not sent; use security = "
+                "\"Basic256Sha256-SignAndEncrypt\"")
+    return None
+
+
+class GuardedClient(Client):
+    """asyncua's Client that checks how the password would travel before sending it.
+
+    Hooks `_add_user_auth`, the one place asyncua 2.1 builds the user-name token (pinned to
+    asyncua 2.1.x in pyproject): asyncua itself only logs a warning and sends it in clear."""
+
+    def _add_user_auth(self, params: ua.ActivateSessionParameters, username: str | None,
+                       password: str | None) -> None:
+        policy = self.server_policy(ua.UserTokenType.UserName)
+        problem = token_problem(policy.SecurityPolicyUri, self.security_policy.Mode)
+        if problem is not None:
+            raise CommError(problem, kind="security")
+        super()._add_user_auth(params, username, password)
 
 
 def application_uri() -> str:
@@ -229,9 +268,10 @@ def list_certificates(pki: Pki) -> dict[str, list[dict[str, str]]]:
     return out
 
 
-def password_for(device: str, username: str) -> str:
-    """The user's password from the OS keyring; CommError(kind="auth") saying how to fix it."""
-    entry = f"opcua:{device}:{username}"
+def password_for(device: str, username: str, entry: str | None = None) -> str:
+    """The user's password from the OS keyring (standalone use: the runtime passes a resolver
+    with a timeout instead); CommError(kind="auth") saying how to fix it."""
+    entry = entry or f"opcua:{device}:{username}"
     try:
         password = keyring.get_password(KEYRING_SERVICE, entry)
     except keyring.errors.NoKeyringError:

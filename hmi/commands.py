@@ -1,92 +1,166 @@
 """The command layer: the one door every action a person takes on the plant goes through.
 
 Why one door: a write, an alarm acknowledgement, a context change or a user change must get the
-same checks (role, lockout, signature) and the same audit entry whether it comes from the GUI,
-the CLI or a test. Screens ask `check()` to disable what the user may not do (with the reason
-in a tooltip), but the check that counts is the one `write()` and `alarm()` make themselves.
+same checks (session, role, lockout, signature) and the same audit entries whether it comes
+from the GUI, the CLI or a test. Screens ask `check()` to disable what the user may not do (with
+the reason in a tooltip), but the check that counts is the one `write()` and `alarm()` make
+themselves, against the users database (`hmi.security`), every time.
 
-This first version carries the contract the GUI is built on; the security layer
-(`hmi.security`) plugs its role table, lockout, signatures and audit trail in behind the same
-methods. Any thread may call; nothing here blocks: results come back as futures.
+Every action leaves audit entries: a denial one entry (`result = "denied: ..."`, or
+`"invalid: ..."` for a refused value); an allowed action one entry *before* it is carried out
+(`result = "requested"`, with old and new value and any signature) and one with the outcome. If
+the "requested" entry cannot be written, the action is refused (and the station raises its
+audit alarm). Any thread may call; nothing here blocks on the device: results come back as
+futures (a signature check hashes a password: call from a worker, not the Qt thread).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-from dataclasses import dataclass
+import logging
+import time
 from typing import Any
 
 from drivers.base import WriteResult, WriteStatus
+from hmi.device_runner import check_write_value
+from hmi.project import point_of
+from hmi.security.api import Security
+from hmi.security.audit import AuditWriteError, plain_value
+from hmi.security.roles import ACTION_ROLES, ROLES, Actor, needed_role, role_rank
+from hmi.security.signatures import Signature, SignatureError, SignatureRecord
 from hmi.tags import Scalar
 
-ROLES = ("viewer", "operator", "engineer", "admin")  # each has every right of those before it
+log = logging.getLogger(__name__)
 
-# The lowest role allowed each action (a tag's own `write_role` can raise "write").
-ACTION_ROLES: dict[str, str] = {
-    "write": "operator",
-    "ack": "operator",
-    "shelve": "operator",
-    "unshelve": "operator",
-    "reset": "operator",
-    "comment": "operator",
-    "oos": "engineer",
-    "in_service": "engineer",
-    "context": "operator",
-    "users": "admin",
-}
+__all__ = ["ACTION_ROLES", "ROLES", "Actor", "CommandDenied", "Commands", "Signature",
+           "role_rank"]
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: the logged-in user and the role they hold at this station."""
-
-    user: str
-    role: str  # one of ROLES
+ALARM_ACTIONS = ("ack", "shelve", "unshelve", "reset", "oos", "in_service", "comment")
 
 
 class CommandDenied(Exception):
     """The actor may not do this; the message is the reason shown to them (and audited)."""
 
 
-def role_rank(role: str | None) -> int:
-    return ROLES.index(role) if role in ROLES else -1
+def _done(result: Any) -> concurrent.futures.Future[Any]:
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    future.set_result(result)
+    return future
+
+
+def _failed(exc: BaseException) -> concurrent.futures.Future[Any]:
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    future.set_exception(exc)
+    return future
 
 
 class Commands:
-    """Role-checked actions on a running `Runtime`. Construct once per station."""
+    """Role-checked, audited actions on a running `Runtime`. Construct once per station.
 
-    def __init__(self, runtime: Any) -> None:
+    `security`: the station's (default: the runtime's SecurityService's, else one made on the
+    runtime's data dir with the project's `[security]` settings)."""
+
+    def __init__(self, runtime: Any, security: Security | None = None) -> None:
         self.runtime = runtime
-        self._tag_roles = {t.name: getattr(t, "write_role", "operator") or "operator"
-                           for t in runtime.project.model.tags}
+        self.security = security or self._find_security(runtime)
+        project = runtime.project
+        self._tags = {t.name: t for t in project.model.tags}
+
+    @staticmethod
+    def _find_security(runtime: Any) -> Security:
+        for service in getattr(runtime, "services", ()):
+            found = getattr(service, "security", None)
+            if isinstance(found, Security):
+                return found
+        return Security(runtime.data_dir, runtime.project.model.security,
+                        getattr(runtime, "clock", None) or time.time)
 
     # ---- questions the GUI asks before enabling a control --------------------------------------
     def check(self, actor: Actor | None, action: str, target: str = "") -> str | None:
-        """None when `actor` may do `action` (on `target`, e.g. a tag), else the reason."""
-        if actor is None:
-            return "nobody is logged in"
-        needed = ACTION_ROLES.get(action)
-        if needed is None:
+        """None when `actor` may do `action` (on `target`, e.g. a tag) now, else the reason.
+        Quick (no hashing), not audited: the GUI may ask on every repaint."""
+        if action == "write" and target:
+            tag = self._tags.get(target)
+            if tag is None:
+                return f"unknown tag {target!r}"
+            if not tag.writable:
+                return f"{target} is not writable"
+            return self.security.authorize(actor, "write", tag.write_role)
+        if action not in ACTION_ROLES:
             return f"unknown action {action!r}"
-        if action == "write":
-            needed = max(needed, self._tag_roles.get(target, "operator"), key=role_rank)
-        if role_rank(actor.role) < role_rank(needed):
-            return f"needs role {needed} (you are {actor.role})"
-        return None
+        return self.security.authorize(actor, action)
+
+    def needs_signature(self, action: str, target: str = "") -> bool | str:
+        """False, True or "double": whether `action` (on tag `target`) needs a signature
+        dialog before it is sent."""
+        tag = self._tags.get(target) if action == "write" else None
+        return self.security.signature_rule(action, tag.signature if tag else None)
+
+    def needed_role(self, action: str, target: str = "") -> str | None:
+        tag = self._tags.get(target) if action == "write" else None
+        return needed_role(action, tag.write_role if tag else None)
 
     # ---- actions ----------------------------------------------------------------------------
     def write(self, actor: Actor | None, tag: str, value: Scalar, *, reason: str = "",
-              timeout_s: float = 5.0) -> concurrent.futures.Future[WriteResult]:
+              timeout_s: float = 5.0, signature: Signature | SignatureRecord | None = None
+              ) -> concurrent.futures.Future[WriteResult]:
         """Write a tag in engineering units, then read it back. Never raises: a refusal is a
-        REJECTED result whose message says why."""
+        REJECTED result whose `refused` says "denied", "invalid" or "audit" and whose message
+        says why; nothing reaches the device then."""
+        details: dict[str, Any] = {"tag": tag, "new": plain_value(value)}
+        if reason:
+            details["reason"] = reason
+
+        def refuse(kind: str, why: str) -> concurrent.futures.Future[WriteResult]:
+            self._audit(actor, "write", tag, details, f"{kind}: {why}")
+            return _done(WriteResult(tag, WriteStatus.REJECTED, value, None, f"{kind}: {why}",
+                                     refused=kind))
+
+        config = self._tags.get(tag)
+        if config is None:
+            return refuse("invalid", f"unknown tag {tag!r}")
         why = self.check(actor, "write", tag)
         if why is not None:
-            future: concurrent.futures.Future[WriteResult] = concurrent.futures.Future()
-            future.set_result(WriteResult(tag, WriteStatus.REJECTED, value, None, f"denied: {why}"))
-            return future
-        return self.runtime.submit_write(tag, value, timeout_s)
+            return refuse("invalid" if why.endswith("is not writable") else "denied", why)
+        assert actor is not None
+        problem = check_write_value(point_of(config), value)
+        if problem is not None:
+            return refuse("invalid", problem)
+        rule = self.needs_signature("write", tag)
+        if rule:
+            try:
+                details["signature"] = self.security.verify_signature(
+                    actor, rule, signature).to_json()
+            except SignatureError as exc:
+                return refuse("denied", str(exc))
+        details["old"] = plain_value(self.runtime.tags.value(tag))
+        try:
+            requested = self.security.record(actor, "write", tag, details, "requested")
+        except AuditWriteError as exc:
+            return _done(WriteResult(tag, WriteStatus.REJECTED, value, None,
+                                     f"refused: {exc}", refused="audit"))
+        self.security.touch(actor)
+        inner = self.runtime.submit_write(tag, value, timeout_s)
+        outer: concurrent.futures.Future[WriteResult] = concurrent.futures.Future()
 
-    def alarm(self, actor: Actor | None, action: str, alarm: str | None,
+        def finish(done: concurrent.futures.Future[WriteResult]) -> None:
+            # runs in the device thread (or here, if already done): audit, then hand over
+            try:
+                result = done.result()
+            except Exception as exc:  # noqa: BLE001 - future boundary: becomes a result
+                result = WriteResult(tag, WriteStatus.REJECTED, value, None, str(exc))
+            outcome = {**details, "read_back": plain_value(result.value),
+                       "requested_seq": requested.seq}
+            if result.message:
+                outcome["message"] = result.message
+            self._audit(actor, "write", tag, outcome, str(result.status))
+            outer.set_result(result)
+
+        inner.add_done_callback(finish)
+        return outer
+
+    def alarm(self, actor: Actor | None, action: str, alarm: str | None, *,
+              signature: Signature | SignatureRecord | None = None,
               **args: Any) -> concurrent.futures.Future[str]:
         """An alarm action (`ack`, `shelve`, `unshelve`, `reset`, `oos`, `in_service`,
         `comment`) applied in the alarm thread exactly as a CLI command is (same validation,
@@ -94,18 +168,62 @@ class Commands:
         CommandDenied."""
         from alarms.commands import apply  # the alarm package is optional in a build
 
+        target = alarm or (f"area {args['area']}" if args.get("area") else "*")
+        details: dict[str, Any] = {k: plain_value(v) for k, v in args.items() if v is not None}
         why = self.check(actor, action, alarm or "")
+        if why is None and action not in ALARM_ACTIONS:
+            why = f"{action} is not an alarm action"
         service = self.alarm_service()
-        if why is not None or service is None or actor is None:
-            future: concurrent.futures.Future[str] = concurrent.futures.Future()
-            future.set_exception(CommandDenied(why or "the alarm service is not running"))
-            return future
-        user, role = actor.user, actor.role
+        if why is None and service is None:
+            why = "the alarm service is not running"
+        if why is None:
+            rule = self.needs_signature(action)
+            if rule:
+                assert actor is not None
+                try:
+                    details["signature"] = self.security.verify_signature(
+                        actor, rule, signature).to_json()
+                except SignatureError as exc:
+                    why = str(exc)
+        if why is not None:
+            self._audit(actor, action, target, details, f"denied: {why}")
+            return _failed(CommandDenied(why))
+        assert actor is not None
+        assert service is not None
+        try:
+            requested = self.security.record(actor, action, target, details, "requested")
+        except AuditWriteError as exc:
+            return _failed(CommandDenied(f"refused: {exc}"))
+        self.security.touch(actor)
+        user, role = actor.user, self.security.current_role(actor.user)
 
         def run(manager: Any) -> str:
             return apply(manager, action, alarm, args, user, role)
 
-        return service.call(run)
+        inner = service.call(run)
+        outer: concurrent.futures.Future[str] = concurrent.futures.Future()
+
+        def finish(done: concurrent.futures.Future[str]) -> None:
+            error = done.exception()
+            result = f"refused: {error}" if error is not None else done.result()
+            self._audit(actor, action, target, {**details, "requested_seq": requested.seq},
+                        result)
+            if error is not None:
+                outer.set_exception(error)
+            else:
+                outer.set_result(result)
+
+        inner.add_done_callback(finish)
+        return outer
+
+    def _audit(self, actor: Actor | None, action: str, obj: str, details: dict[str, Any],
+               result: str) -> None:
+        """An entry for a denial or an outcome; a failure to write it is logged and alarmed
+        (the action was refused anyway, or has already happened)."""
+        try:
+            self.security.record(actor or "(nobody)", action, obj, details, result)
+        except AuditWriteError:
+            log.exception("audit entry lost: %s %s %s", action, obj, result)
 
     def alarm_service(self) -> Any | None:
         for service in getattr(self.runtime, "services", ()):

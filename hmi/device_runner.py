@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 10.0
 BatchSink = Callable[[list[Sample]], None]
+# raw integer ranges: a value that scales outside them would wrap or be refused by the device
+INT_RANGE = {"int16": (-(2**15), 2**15 - 1), "uint16": (0, 2**16 - 1),
+             "int32": (-(2**31), 2**31 - 1), "uint32": (0, 2**32 - 1)}
 
 
 def check_write_value(point: Point, value: Any) -> str | None:
@@ -51,6 +54,10 @@ def check_write_value(point: Point, value: Any) -> str | None:
         return f"{point.tag}: {value} is below the minimum {point.low}"
     if point.high is not None and value > point.high:
         return f"{point.tag}: {value} is above the maximum {point.high}"
+    bounds = INT_RANGE.get(point.data_type)
+    if bounds is not None and not bounds[0] <= point.to_raw(value) <= bounds[1]:
+        return (f"{point.tag}: {value} does not fit {point.data_type} "
+                f"({bounds[0]}..{bounds[1]} raw)")
     return None
 
 

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from alarms.config import AlarmConfig, alarm_name, cross_check
 from drivers.registry import check_point
 from hmi.project_models import DeviceConfig, ProjectModel, TagConfig
+from hmi.security.secrets import resolve  # secrets for drivers: the keyring, with a timeout
 from hmi.tags import DeviceSpec, Point
 from hmi.toml_lines import find_line, locate
 
@@ -97,6 +98,7 @@ class Project:
         return [point_of(t) for t in self.model.tags if t.device == device]
 
     def device_spec(self, device: DeviceConfig, data_dir: Path | None = None) -> DeviceSpec:
+
         poll_s = device.poll_ms / 1000
         timeout_ms = device.timeout_ms or min(max(device.poll_ms, 200), 1000)
         settings = device.model_dump(exclude={"name", "protocol", "poll_ms", "timeout_ms"})
@@ -107,6 +109,7 @@ class Project:
             timeout_s=timeout_ms / 1000,
             settings=settings,
             data_dir=str(data_dir) if data_dir else None,
+            secrets=resolve,
         )
 
     def alarm_names(self) -> list[str]:
@@ -199,6 +202,10 @@ def _check_devices(model: ProjectModel) -> list[tuple[tuple, str]]:
         elif dev.protocol == "opcua" and not (dev.url or "").startswith("opc.tcp://"):
             problems.append((("devices", i, "url"),
                              f"opcua needs url = \"opc.tcp://host:port\", found {_show(dev.url)}"))
+        if dev.protocol == "opcua" and dev.username and dev.security == "none":
+            problems.append((("devices", i, "username"),
+                             "a user name needs security = \"Basic256Sha256-SignAndEncrypt\" (or "
+                             "-Sign): with \"none\" the password would cross the network in clear"))
     return problems
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alarms.config import AlarmConfig, AlarmSettings
+from hmi.security.config import SecuritySettings
 
 Protocol = Literal["modbus-tcp", "modbus-rtu", "opcua", "sim"]
 DataType = Literal["bool", "int16", "uint16", "int32", "uint32", "float32", "float64", "string"]
@@ -55,6 +56,7 @@ class DeviceConfig(Strict):
     url: str | None = None
     security: Literal["none", "Basic256Sha256-Sign", "Basic256Sha256-SignAndEncrypt"] = "none"
     username: str | None = None
+    password_secret: str | None = None  # keyring secret name; default "opcua:<device>:<user>"
     publishing_ms: int = Field(500, ge=10, le=3_600_000)
 
 
@@ -73,6 +75,8 @@ class TagConfig(Strict):
     unit: str = ""
     decimals: int = Field(2, ge=0, le=9)
     writable: bool = False
+    write_role: Literal["operator", "engineer", "admin"] = "operator"  # lowest role that writes
+    signature: bool | Literal["double"] = False  # writes need an electronic signature
     min: float | None = None  # engineering range; writes outside it are refused
     max: float | None = None
     poll_ms: int | None = Field(None, ge=10, le=3_600_000)  # slower than the device, if set
@@ -114,6 +118,7 @@ class MesConfig(Strict):
     url: str = ""
     security: Literal["none", "Basic256Sha256-Sign", "Basic256Sha256-SignAndEncrypt"] = "none"
     username: str | None = None
+    password_secret: str | None = None  # keyring secret name (hmi secrets set NAME)
     namespace: str = "urn:hmi-station:mes"
 
 
@@ -126,3 +131,4 @@ class ProjectModel(Strict):
     alarm_settings: AlarmSettings = Field(default_factory=AlarmSettings)
     historian: HistorianSettings = Field(default_factory=HistorianSettings)
     mes: MesConfig = Field(default_factory=MesConfig)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)

@@ -29,6 +29,7 @@ from hmi.tags import Reason, Sample, Scalar, TagStore, bad
 log = logging.getLogger(__name__)
 
 SERVICES: tuple[str, ...] = (
+    "hmi.security.service:SecurityService",  # first: registers system alarms and permissions
     "hmi.historian.service:HistorianService",
     "alarms.service:AlarmService",
 )
@@ -85,6 +86,10 @@ class Runtime:
                 continue
             spec = project.device_spec(device, self.data_dir)
             self.runners[device.name] = DeviceRunner(spec, project.points(device.name), self.post)
+        # filled by services as they are built, read by those built after them: alarm defs of
+        # the station itself (e.g. $security.lockout) and the alarm permissions (users DB)
+        self.system_alarms: list[Any] = []
+        self.permissions: Any = None
         self.services: list[Any] = load_services(services or (), self)
         self._tag_device = {t.name: t.device for t in project.tags}
         self.dispatched_batches = 0

@@ -227,3 +227,6 @@ class DeviceSpec:
     timeout_s: float = 1.0
     settings: Mapping[str, Any] = field(default_factory=dict)
     data_dir: str | None = None
+    # secret name -> value (the OS keyring, asked with a timeout); raises LookupError with a
+    # reason that is safe to show. None: the driver asks the keyring itself (standalone use)
+    secrets: Callable[[str], str] | None = field(default=None, repr=False, compare=False)

@@ -53,6 +53,28 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def audit_key_dir(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Audit keys and anchors go outside the data dir (`hmi.security.audit_key`): here a fresh
+    folder per test, never the real user config dir; and a fresh keyring probe per test."""
+    import keyring
+    import keyring.backends.fail
+
+    from hmi.security import keyring_store
+
+    path = tmp_path_factory.mktemp("audit-keys")
+    monkeypatch.setenv("HMI_AUDIT_KEY_DIR", str(path))
+    # keyring registers every KeyringBackend subclass a test module defines and would pick the
+    # highest priority one on its own: pin this box's real default, tests choose their own
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    keyring_store.reset()
+    yield path
+    keyring.set_keyring(previous)
+    keyring_store.reset()
+
+
+@pytest.fixture(autouse=True)
 def no_leaked_hmi_threads() -> Iterator[None]:
     before = {t.ident for t in threading.enumerate()}
     yield

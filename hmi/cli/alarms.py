@@ -2,8 +2,12 @@
 
 State-changing commands (ack, shelve, ...) go to a running station through the journal's
 command table and wait for its answer; with no station running they are applied directly to
-the persisted states (see `alarms.commands` for why). Bad input (unknown alarm, no reason, a
-refused permission) exits 2 with one line; a station that does not answer exits 1.
+the persisted states (see `alarms.commands` for why). Either way they pass the security
+layer first: who is acting (`--user`, with `--password-stdin` or as the OS account that owns
+the data dir, see `hmi.cli.auth`), their role from the users database, lockout, a signature
+where the project asks for one; each attempt is audited. Bad input (unknown alarm, no reason)
+exits 2 with one line; a denial (password, role, lockout, signature) exits 3; a station that
+does not answer exits 1.
 """
 
 from __future__ import annotations
@@ -16,12 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from alarms import commands, kpis, rationalization
-from alarms.engine import AlarmManager, defs_from_project
+from alarms.engine import AlarmManager, build_defs, defs_from_project
 from alarms.journal import Journal
 from alarms.permissions import AlarmCommandError
-from hmi.cli.base import CliError, accept_relative_times
+from hmi.cli.auth import Passwords, add_actor_args, authenticate, signature_from
+from hmi.cli.base import CliDenied, CliError, accept_relative_times
 from hmi.paths import data_dir
 from hmi.project import Project, load_project
+from hmi.security.api import Security
+from hmi.security.audit import AuditWriteError
+from hmi.security.permissions import SecurityPermissions
+from hmi.security.signatures import SignatureError
+from hmi.security.system_alarms import SYSTEM_ALARMS, system_alarm_names
 from hmi.timeparse import TimeParseError, parse_range
 
 
@@ -41,8 +51,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _actor(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--user", required=True, help="who does it (journaled)")
-    p.add_argument("--role", default=None, help="role asked of the permission layer")
+    add_actor_args(p)
+    p.add_argument("--role", default=None,
+                   help="ignored: the role comes from the users database (kept for scripts)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -136,9 +147,13 @@ def _range(args: argparse.Namespace) -> tuple[float, float]:
         raise CliError(str(exc)) from None
 
 
-def _offline_manager(project: Project, journal: Journal) -> AlarmManager:
-    manager = AlarmManager(defs_from_project(project), project.model.alarm_settings,
-                           time.time, journal)
+def _offline_manager(project: Project, journal: Journal,
+                     security: Security | None = None) -> AlarmManager:
+    """The alarm manager on the stored states, with the station's own alarms, and (for
+    actions) the permissions of the users database instead of allow-all."""
+    defs = defs_from_project(project) + build_defs(SYSTEM_ALARMS)
+    manager = AlarmManager(defs, project.model.alarm_settings, time.time, journal,
+                           SecurityPermissions(security) if security is not None else None)
     manager.restore(journal.load_states())
     return manager
 
@@ -202,30 +217,83 @@ def cmd_action(args: argparse.Namespace) -> int:
         payload["reason"] = args.comment
     elif action == "comment":
         payload["text"] = args.text
-    if alarm is not None and alarm not in project.alarm_names():
+    if alarm is not None and alarm not in project.alarm_names() + system_alarm_names():
         raise CliError(f"unknown alarm {alarm!r} (see `hmi alarms active` or the project file)")
-    journal = Journal(data_dir(args.data) / "alarms.db")
+    folder = data_dir(args.data)
+    security = Security(folder, project.model.security)
     try:
-        if commands.service_running(journal):
-            status, result = commands.submit_and_wait(journal, action, alarm, payload,
-                                                      args.user, args.role)
-        else:
-            manager = _offline_manager(project, journal)
-            try:
-                result = commands.apply(manager, action, alarm, payload, args.user, args.role)
-                status = "done"
-            except AlarmCommandError as exc:
-                status, result = "refused", str(exc)
-            journal.flush()
+        status, result = _secured_action(args, project, folder, security, action, alarm,
+                                         payload)
     finally:
-        journal.close()
+        security.close()
     if status == "refused":
         raise CliError(result)
-    if status == "timeout":
+    if status == "denied":
+        raise CliDenied(result)
+    if status in ("timeout", "audit"):
         print(f"hmi: {result}", file=sys.stderr)
         return 1
     print(result)
     return 0
+
+
+def _secured_action(args: argparse.Namespace, project: Project, folder: Path,
+                    security: Security, action: str, alarm: str | None,
+                    payload: dict[str, Any]) -> tuple[str, str]:
+    """Authenticate, authorize, sign, audit, apply (through the station or offline), audit
+    the outcome. Returns (status, one line): done | refused | denied | timeout | audit."""
+    target = alarm or (f"area {args.area}" if getattr(args, "area", None) else "*")
+    details = {k: v for k, v in payload.items() if v not in (None, "")}
+    passwords = Passwords(args.password_stdin)
+    actor = authenticate(security, args, folder, passwords)
+    try:
+        why = security.authorize(actor, action)
+        if why is None:
+            rule = security.signature_rule(action)
+            if rule:
+                args.reason = payload.get("reason") or payload.get("comment") or ""
+                try:
+                    details["signature"] = security.verify_signature(
+                        actor, rule, signature_from(args, rule, passwords)).to_json()
+                except SignatureError as exc:
+                    why = str(exc)
+        if why is not None:
+            _audit(security, actor.user, action, target, details, f"denied: {why}")
+            return "denied", why
+        try:
+            requested = security.record(actor, action, target, details, "requested")
+        except AuditWriteError as exc:
+            return "audit", f"refused: {exc}"
+        role = security.current_role(actor.user)
+        journal = Journal(folder / "alarms.db")
+        try:
+            if commands.service_running(journal):
+                status, result = commands.submit_and_wait(journal, action, alarm, payload,
+                                                          actor.user, role)
+            else:
+                manager = _offline_manager(project, journal, security)
+                try:
+                    result = commands.apply(manager, action, alarm, payload, actor.user, role)
+                    status = "done"
+                except AlarmCommandError as exc:
+                    status, result = "refused", str(exc)
+                journal.flush()
+        finally:
+            journal.close()
+        _audit(security, actor.user, action, target,
+               {**details, "requested_seq": requested.seq},
+               result if status == "done" else f"{status}: {result}")
+        return status, result
+    finally:
+        security.sessions.logout(actor.session)
+
+
+def _audit(security: Security, user: str, action: str, target: str, details: dict[str, Any],
+           result: str) -> None:
+    try:
+        security.record(user, action, target, details, result)
+    except AuditWriteError as exc:
+        print(f"hmi: audit entry lost: {exc}", file=sys.stderr)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -18,6 +18,11 @@ class CliError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
 
 
+class CliDenied(Exception):
+    """Refused for who is asking (wrong password, lockout, disabled user, role, signature):
+    printed as one line, exit code 3."""
+
+
 def accept_relative_times(parser: argparse.ArgumentParser) -> None:
     """Let `--from -8h` through: argparse reads a value starting with '-' as an option unless it
     looks like a negative number, and its only hook for that is this private attribute."""

@@ -2,7 +2,8 @@
 (`hmi.cli.core`, `hmi.cli.history`, ...), so this file stays a dispatcher.
 
 Exit codes are a contract: 0 success, 1 a failure at run time (e.g. a benchmark or device
-failed), 2 bad input (bad project file, bad flag, unknown tag) with a one-line reason.
+failed), 2 bad input (bad project file, bad flag, unknown tag) with a one-line reason, 3 denied
+(wrong password, lockout, disabled user, role, signature) with the reason.
 A mistake in a user's file never shows a traceback.
 """
 
@@ -14,7 +15,7 @@ import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from hmi.cli.base import CliError
+from hmi.cli.base import CliDenied, CliError
 from hmi.project import ProjectInvalid
 from hmi.runtime import StartError
 
@@ -24,6 +25,10 @@ COMMAND_MODULES = (
     "hmi.cli.opcua",
     "hmi.cli.history",
     "hmi.cli.alarms",
+    "hmi.cli.users",
+    "hmi.cli.write",
+    "hmi.cli.audit",
+    "hmi.cli.secrets",
     "hmi.bench.harness",
 )
 
@@ -78,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"hmi: error: {exc}", file=sys.stderr)
         return 2
+    except CliDenied as exc:
+        print(f"hmi: denied: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 

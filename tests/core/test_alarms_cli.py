@@ -10,6 +10,7 @@ import pytest
 
 from alarms.suppression import ExpressionError, parse_condition
 from hmi.cli.main import main
+from tests.core.security_helpers import cli_users
 
 PROJECT = """\
 [project]
@@ -49,6 +50,7 @@ def test_offline_actions_journal_and_report(tmp_path: Path, data_dir: Path,
     project = tmp_path / "p.toml"
     project.write_text(PROJECT, encoding="utf-8")
     p = str(project)
+    cli_users(data_dir)
     assert run(capsys, "oos", p, "A.Level.LO", "--user", "ann", "--reason", "swap")[0] == 0
     assert run(capsys, "comment", p, "A.Level.LO", "new transmitter", "--user", "ann")[0] == 0
     code, _, err = run(capsys, "oos", p, "A.Level.LO", "--user", "ann")

@@ -16,6 +16,7 @@ from alarms.service import AlarmService
 from hmi.project import load_project
 from hmi.runtime import Runtime
 from tests.conftest import wait_until
+from tests.core.security_helpers import cli_users
 
 PROJECT = """\
 [project]
@@ -67,7 +68,8 @@ def hmi(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def project_file(tmp_path: Path) -> Path:
+def project_file(tmp_path: Path, data_dir: Path) -> Path:
+    cli_users(data_dir)
     path = tmp_path / "project.toml"
     path.write_text(PROJECT, encoding="utf-8")
     return path
@@ -82,6 +84,7 @@ def test_service_raises_and_cli_acks_through_the_running_station(
     project = load_project(project_file)
     with Runtime(project, data_dir, services=("alarms.service:AlarmService",)) as runtime:
         service = _service(runtime)
+        assert runtime.wait_first_cycle()  # a write while the device connects is refused
         assert runtime.write("Tank.Level", 95.0).status.value == "confirmed"
         wait_until(lambda: service.call(lambda m: m.state("Tank.Level.HI").value).result(5)
                    == "B", timeout_s=10)

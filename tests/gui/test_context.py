@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QObject
 
-from hmi.commands import Actor
 from hmi.gui.bridge import TagBridge
 from hmi.gui.context import StationContext
 from hmi.project import load_project
 from hmi.runtime import Runtime
+from tests.core.security_helpers import PASSWORDS, add_users
 
 PROJECT = """\
 [project]
@@ -94,8 +94,10 @@ def test_unhandled_job_error_reaches_the_notification_area(context, qtbot) -> No
 
 def test_write_through_commands_respects_the_actor(context, qtbot) -> None:
     assert context.why_not("write", "SP") == "nobody is logged in"
+    add_users(context.commands.security)
+    olga = context.commands.security.login("olga", PASSWORDS["olga"])
     with qtbot.waitSignal(context.actor_changed, timeout=1000):
-        context.set_actor(Actor("olga", "operator"))
+        context.set_actor(olga)
     assert context.why_not("write", "SP") is None
     assert context.runtime.wait_first_cycle()
     receiver = Receiver()
