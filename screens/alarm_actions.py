@@ -1,13 +1,15 @@
 """What an operator can do to the alarms in the summary: the actions, their keys, their dialogs.
 
 Every action goes through `context.commands.alarm(actor, action, name, ...)`, the same door as
-the CLI (same role check, same validation, same journal), one command per alarm name: "ack all"
+the CLI (same role check, same validation, same journal, same audit trail), one command per
+alarm name, sent from a worker (auditing and signature checks do I/O and hashing): "ack all"
 is never sent as the engine's ack-everything, because the summary may be filtered, and an
 operator acknowledges only what they can see. Results come back off the GUI thread
 (`context.submit`) and end in one notification.
 
 Controls the current user may not use are disabled, with the reason in the tooltip
-(`context.why_not`); the command layer checks again when the command is sent.
+(`context.why_not`); the command layer checks again when the command is sent. Actions the
+project signs (`[security.signatures]`) ask for the signature inside their dialog.
 
 GUI thread only.
 """
@@ -24,6 +26,7 @@ from PySide6.QtCore import QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QMenu, QTableView, QWidget
 
+from hmi.commands import Signature
 from hmi.gui.context import StationContext
 from widgets.alarm_dialogs import ShelveDialog, TextDialog
 from widgets.alarm_filter import UNACKED, Row
@@ -63,9 +66,17 @@ SPECS: tuple[ActionSpec, ...] = (
 _COMMAND = {"ack_comment": "ack", "ack_page": "ack"}
 
 
-def gather(action: str, futures: Sequence[tuple[str, concurrent.futures.Future[str]]]
-           ) -> tuple[str, list[tuple[str, str, str]]]:
-    """Worker thread: wait for each command's answer -> (action, [(alarm, result, error)])."""
+def run_commands(commands: Any, actor: Any, action: str, names: Sequence[str],
+                 args: dict[str, Any], signature: Any = None
+                 ) -> tuple[str, list[tuple[str, str, str]]]:
+    """Worker thread: send one command per alarm and wait for each answer ->
+    (action, [(alarm, result, error)]). In a worker, not the Qt thread, because sending writes
+    the audit trail's "requested" entry (SQLite, synchronous=FULL) and checks a signature's
+    password (argon2, ~20 ms per signer)."""
+    futures = []
+    for name in names:
+        extra = {"signature": signature} if signature is not None else {}
+        futures.append((name, commands.alarm(actor, action, name, **extra, **args)))
     out = []
     for name, future in futures:
         try:
@@ -200,17 +211,31 @@ class AlarmActions(QObject):
     def _names(self, rows: list[Row], states: str | None = None) -> list[str]:
         return [r["name"] for r in rows if states is None or r.get("state") in states]
 
+    def _rule(self, action: str) -> bool | str:
+        """False, True or "double": the electronic signature the project asks for `action`."""
+        return self._context.commands.needs_signature(action)
+
+    def _send_or_sign(self, action: str, names: list[str], title: str) -> None:
+        """An action without a dialog of its own, unless it must be signed."""
+        rule = self._rule(action)
+        if not rule:
+            self.send(action, names)
+            return
+        self._ask(action, names, TextDialog(
+            title, f"{title}: {len(names)} alarm(s). This action is signed; reason:", title,
+            required=True, parent=self._owner, signature=rule))
+
     def _on_ack(self) -> None:
         names = self._names(self.selected(), "BD")
         if names:
-            self.send("ack", names)
+            self._send_or_sign("ack", names, "Acknowledge")
 
     def _on_ack_comment(self) -> None:
         names = self._names(self.selected(), "BD")
         if names:
             self._ask("ack", names, TextDialog(
                 "Acknowledge", f"Acknowledge {len(names)} alarm(s) with a comment:",
-                "Acknowledge", required=False, parent=self._owner))
+                "Acknowledge", required=False, parent=self._owner, signature=self._rule("ack")))
 
     def _on_ack_page(self) -> None:
         names = self._names(self.on_screen(), "BD")
@@ -221,44 +246,48 @@ class AlarmActions(QObject):
             "Acknowledge page", f"Acknowledge the {len(names)} unacknowledged alarm(s) shown "
             "on screen? Alarms filtered out or scrolled away are not acknowledged.",
             "Acknowledge", required=False, parent=self._owner,
-            placeholder="optional comment"))
+            placeholder="optional comment", signature=self._rule("ack")))
 
     def _on_shelve(self) -> None:
         names = self._names(self.selected(), "BCDE")
         if names:
             self._ask("shelve", names, ShelveDialog(names, self._shelve_default,
-                                                    self._shelve_max, self._owner))
+                                                    self._shelve_max, self._owner,
+                                                    signature=self._rule("shelve")))
 
     def _on_unshelve(self) -> None:
         names = self._names(self.selected(), "F")
         if names:
-            self.send("unshelve", names)
+            self._send_or_sign("unshelve", names, "Unshelve")
 
     def _on_reset(self) -> None:
         names = self._names(self.selected(), "E")
         if names:
-            self.send("reset", names)
+            self._send_or_sign("reset", names, "Reset")
 
     def _on_oos(self) -> None:
         names = [r["name"] for r in self.selected() if r.get("state") != "H"]
         if names:
             self._ask("oos", names, TextDialog(
                 "Out of service", f"Take {len(names)} alarm(s) out of service. Reason:",
-                "Out of service", required=True, parent=self._owner))
+                "Out of service", required=True, parent=self._owner,
+                signature=self._rule("oos")))
 
     def _on_in_service(self) -> None:
         names = self._names(self.selected(), "H")
         if names:
             self._ask("in_service", names, TextDialog(
                 "Back in service", f"Return {len(names)} alarm(s) to service. Comment:",
-                "In service", required=False, parent=self._owner))
+                "In service", required=False, parent=self._owner,
+                signature=self._rule("in_service")))
 
     def _on_comment(self) -> None:
         rows = self.selected()
         if len(rows) == 1:
             self._ask("comment", [rows[0]["name"]], TextDialog(
                 "Comment", f"Comment on {rows[0]['name']} (goes into the journal):",
-                "Add comment", required=True, parent=self._owner))
+                "Add comment", required=True, parent=self._owner,
+                signature=self._rule("comment")))
 
     def _on_faceplate(self) -> None:
         row = self.current()
@@ -302,29 +331,29 @@ class AlarmActions(QObject):
             return
         if isinstance(dialog, ShelveDialog):
             minutes, reason = dialog.choice()
-            self.send("shelve", names, minutes=minutes, reason=reason)
+            self.send("shelve", names, dialog.signature(), minutes=minutes, reason=reason)
         elif isinstance(dialog, TextDialog):
-            text = dialog.value()
+            text, signature = dialog.value(), dialog.signature()
             if action == "ack_page":
                 # re-check against what is on screen now: never a row that scrolled away or
                 # was filtered out while the question was open
                 now_shown = set(self._names(self.on_screen(), "BD"))
-                self.send("ack", [n for n in names if n in now_shown], comment=text)
-            elif action == "ack":
-                self.send("ack", names, comment=text)
+                self.send("ack", [n for n in names if n in now_shown], signature, comment=text)
+            elif action in ("ack", "unshelve", "reset"):
+                self.send(action, names, signature, comment=text)
             elif action in ("oos", "in_service"):
-                self.send(action, names, reason=text)
+                self.send(action, names, signature, reason=text)
             elif action == "comment":
-                self.send("comment", names, text=text)
+                self.send("comment", names, signature, text=text)
 
-    def send(self, action: str, names: list[str], **args: Any) -> None:
-        """One command per alarm through the command layer; the answers come back together."""
+    def send(self, action: str, names: list[str], signature: Signature | None = None,
+             **args: Any) -> None:
+        """One command per alarm through the command layer, sent and answered in a worker;
+        the answers come back together."""
         if not names:
             return
-        actor = self._context.actor
-        futures = [(name, self._context.commands.alarm(actor, action, name, **args))
-                   for name in names]
-        self._context.submit(gather, action, futures, slot=self._on_answers)
+        self._context.submit(run_commands, self._context.commands, self._context.actor,
+                             action, list(names), args, signature, slot=self._on_answers)
 
     def _on_answers(self, answer: tuple[str, list[tuple[str, str, str]]]) -> None:
         action, results = answer

@@ -74,6 +74,12 @@ def time_range(kind: str, now: float) -> tuple[float, float]:
     return now - 86400.0, now
 
 
+def describe(manager: Any) -> tuple[dict[str, str], list[str]]:
+    """Alarm thread: every alarm's message and area, as the running manager knows them."""
+    return ({name: d.config.message for name, d in manager.defs.items()},
+            sorted({d.area for d in manager.defs.values()}))
+
+
 def query_job(path: Path, messages: dict[str, str], seq: int, flt: JournalFilter
               ) -> tuple[int, list[dict[str, Any]]]:
     """Worker thread: one page of journal rows, tagged with the query's sequence number."""
@@ -118,7 +124,9 @@ class AlarmJournalScreen(QWidget):
         bools = frozenset(t.name for t in project.tags if t.type == "bool" or (
             t.type is None and (t.address or "").split(":")[0] in ("coil", "di")))
         self.model = JournalTableModel(units, self, self._root, bools)
-        self._build(areas_with_parents({a for a in areas if a}))
+        self._build(areas_with_parents({a for a in areas if a}, self._root))
+        if service is not None:  # the station's own alarms (security) too
+            context.when_done(service.call(describe), self._on_described)
         self._text_timer = QTimer(self)
         self._text_timer.setSingleShot(True)
         self._text_timer.setInterval(TEXT_DELAY_MS)
@@ -242,13 +250,22 @@ class AlarmJournalScreen(QWidget):
                              event=self.event.currentData(), state=self.state.currentData(),
                              text=self.text.text().strip())
 
+    def _on_described(self, answer: tuple[dict[str, str], list[str]]) -> None:
+        messages, areas = answer
+        self._messages = {**messages, **self._messages}
+        for area in areas_with_parents(set(areas), self._root):
+            if self.area.findData(area) < 0:
+                shown = area.removeprefix(self._root + "/") if self._root and area != \
+                    self._root else area
+                self.area.addItem(shown, area)
+
     def run_query(self, *_: object) -> None:
         """Read the journal for the current range and filters (in a worker)."""
         self._text_timer.stop()
         self._seq += 1
         self._queried = True
         self.status.setText("Reading the journal...")
-        self._context.submit(query_job, self.journal_path, self._messages, self._seq,
+        self._context.submit(query_job, self.journal_path, dict(self._messages), self._seq,
                              self.current_filter(), slot=self._on_query_done,
                              error_slot=self._on_query_failed)
 
@@ -295,7 +312,8 @@ class AlarmJournalScreen(QWidget):
         self.export_button.setEnabled(False)
         self._export_path = path
         self._context.submit(journal_export.export, self.journal_path, self.current_filter(),
-                             Path(path), self._messages, self._progress.report, self._cancel,
+                             Path(path), dict(self._messages), self._progress.report,
+                             self._cancel,
                              slot=self._on_export_done, error_slot=self._on_export_failed)
 
     def cancel_export(self) -> None:

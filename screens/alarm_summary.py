@@ -68,9 +68,10 @@ COLUMN_WIDTHS = {"mark": 34, "first": 38, "time": 96, "name": 230, "value": 100,
                  "state": 150, "area": 230}
 
 
-def snapshot(manager: Any) -> list[Row]:
-    """Alarm thread: the full summary the screen starts from."""
-    return manager.active()
+def snapshot(manager: Any) -> tuple[list[Row], list[str]]:
+    """Alarm thread: the full summary the screen starts from, and every alarm's area (the
+    manager's, so the station's own alarms, e.g. security, are filterable too)."""
+    return manager.active(), sorted({d.area for d in manager.defs.values()})
 
 
 def priority_icon(priority: str, size: int = 18) -> QIcon:
@@ -105,7 +106,9 @@ class AlarmSummaryScreen(QWidget):
         asset_tags: dict[str, list[str]] = {}
         for tag, asset in tag_asset.items():
             asset_tags.setdefault(asset, []).append(tag)
-        self._areas = areas_with_parents({d.area for d in defs_from_project(project)})
+        self._root = project.model.project.asset.strip("/")
+        self._areas = areas_with_parents({d.area for d in defs_from_project(project)},
+                                         self._root)
         self._loading = False
         self._early: list[Row] = []  # flushes that arrived before the snapshot
         self._hidden_pending: dict[str, Row] = {}  # flushes merged while hidden
@@ -153,10 +156,7 @@ class AlarmSummaryScreen(QWidget):
         self.area = QComboBox(self)
         self.area.setObjectName("alarmFilterArea")
         self.area.addItem("All areas", "")
-        root = self._context.runtime.project.model.project.asset.strip("/")
-        for area in self._areas:
-            shown = area.removeprefix(root + "/") if root and area != root else area
-            self.area.addItem(shown, area)
+        self._add_areas(self._areas)
         self.area.setToolTip("area (and everything below it)")
         self.area.currentIndexChanged.connect(self._apply_filter)
         filters.addWidget(self.area, 2)
@@ -272,7 +272,16 @@ class AlarmSummaryScreen(QWidget):
         self._loading = True
         self._context.when_done(service.call(snapshot), self._on_snapshot, self._on_load_error)
 
-    def _on_snapshot(self, rows: list[Row]) -> None:
+    def _add_areas(self, areas: list[str]) -> None:
+        for area in areas:
+            if self.area.findData(area) < 0:
+                root = self._root
+                shown = area.removeprefix(root + "/") if root and area != root else area
+                self.area.addItem(shown, area)
+
+    def _on_snapshot(self, answer: tuple[list[Row], list[str]]) -> None:
+        rows, areas = answer
+        self._add_areas(areas_with_parents(set(areas), self._root))
         self._loading = False
         self.model.set_rows(rows)
         early, self._early = self._early, []

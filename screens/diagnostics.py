@@ -3,7 +3,8 @@
 Per device: state, requests, errors by kind, reconnects, the last error and when, round-trip
 mean/p95 and, for Modbus, the read plan (the same `Runtime.device_health()` dict `hmi diag`
 prints, so the two never disagree). Then the historian (file size, rows, writer lag), the alarm
-service (states, journal) and the dispatch path's lag, plus the GUI bridge's own flush time.
+service (states, journal), security (users, sessions, lockouts, the audit chain and its key)
+and the dispatch path's lag, plus the GUI bridge's own flush time.
 
 Refreshes once a second **while visible only**: `runtime.diagnostics()` is gathered in a worker
 (it stats files and copies counters), at most one gathering in flight. GUI thread only.
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPlainTextEdit,
+    QSizePolicy,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -115,10 +117,15 @@ class _Panel(QGroupBox):
             if widget is None:
                 widget = QLabel(self)
                 widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                # long paths wrap or are cut (full text in the tooltip); they must not widen
+                # the screen beyond the window
+                widget.setWordWrap(True)
+                widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
                 self._form.addRow(f"{label}:", widget)
                 self._values[label] = widget
             if widget.text() != value:
                 widget.setText(value)
+                widget.setToolTip(value if len(value) > 40 else "")
 
     def value(self, label: str) -> str:
         widget = self._values.get(label)
@@ -170,7 +177,8 @@ class DiagnosticsScreen(QWidget):
         self.historian = _Panel("Historian", "diagHistorian", services)
         self.alarms = _Panel("Alarm service", "diagAlarms", services)
         self.dispatch = _Panel("Dispatch and display", "diagDispatch", services)
-        for panel in (self.historian, self.alarms, self.dispatch):
+        self.security = _Panel("Security", "diagSecurity", services)
+        for panel in (self.historian, self.alarms, self.security, self.dispatch):
             row.addWidget(panel, 1)
         split.addWidget(services)
         split.setSizes([200, 200, 260])
@@ -211,6 +219,7 @@ class DiagnosticsScreen(QWidget):
         services = report.get("services") or {}
         self._show_historian(services.get("HistorianService"), now)
         self._show_alarms(services.get("AlarmService"))
+        self._show_security(services.get("SecurityService"))
         self._show_dispatch(report.get("dispatch") or {})
         down = [n for n, h in (report.get("devices") or {}).items() if h.get("state") == "down"]
         self.status.setText(f"Updated {time.strftime('%H:%M:%S', time.localtime(now))}, "
@@ -305,6 +314,27 @@ class DiagnosticsScreen(QWidget):
             ("Journal rows written", f"{a.get('journal_rows_written', 0):,}"),
             ("Journal rows pending", str(a.get("journal_pending", 0))),
             ("Journal file", str(a.get("journal_path", "-"))),
+        ])
+
+    def _show_security(self, s: dict[str, Any] | None) -> None:
+        if not s or "error" in s:
+            self.security.show_values([("State", f"error: {s['error']}" if s else "not running")])
+            return
+        sessions = s.get("sessions") or []
+        chain = s.get("audit_verify") or "-"
+        if s.get("audit_ok") is False:
+            chain = f"BROKEN: {chain}"
+        self.security.show_values([
+            ("Users", str(s.get("users", "-"))),
+            ("Sessions", ", ".join(f"{x.get('user')} ({x.get('state')})" for x in sessions)
+             or "none"),
+            ("Locked out", ", ".join(s.get("locked_out") or []) or "nobody"),
+            ("Audit entries", f"{s.get('audit_entries', 0):,}"),
+            ("Audit chain", chain),
+            ("Audit write failures", str(s.get("audit_write_failures", 0))
+             + (f" (last: {s['audit_last_error']})" if s.get("audit_last_error") else "")),
+            ("Audit key", str(s.get("audit_key", "-"))),
+            ("Keyring", str(s.get("keyring", "-"))),
         ])
 
     def _show_dispatch(self, d: dict[str, Any]) -> None:

@@ -68,18 +68,25 @@ class AlarmFilter:
         return True
 
 
-def areas_with_parents(areas: set[str]) -> list[str]:
-    """Every alarm area and the areas above it, below the project's common root."""
-    parts = [a.split("/") for a in areas if a]
-    if not parts:
-        return []
-    common = 0
-    while all(len(p) > common and p[common] == parts[0][common] for p in parts):
-        common += 1
+def areas_with_parents(areas: set[str], root: str = "") -> list[str]:
+    """The areas to filter by: every alarm area and the areas between it and the project's own
+    node `root` (so "Line1" selects Filler and Packer); an area outside `root` (the station's
+    own, "$station/security") only itself. Without a root, the common prefix of all areas."""
+    root = root.strip("/")
+    if not root:
+        parts = [a.split("/") for a in areas if a]
+        common = 0
+        while parts and all(len(p) > common and p[common] == parts[0][common] for p in parts):
+            common += 1
+        root = "/".join(parts[0][:common]) if parts and common else ""
     out = set()
-    for p in parts:
-        for depth in range(max(common, 1), len(p) + 1):
-            out.add("/".join(p[:depth]))
+    for area in (a.strip("/") for a in areas if a):
+        if root and (area == root or area.startswith(root + "/")):
+            parts = area.split("/")
+            for depth in range(len(root.split("/")), len(parts) + 1):
+                out.add("/".join(parts[:depth]))
+        else:
+            out.add(area)
     return sorted(out)
 
 

@@ -61,7 +61,6 @@ def save(widget: QWidget, name: str) -> None:
 def main() -> int:
     app = QApplication.instance() or QApplication([])
     neutral_palette(app)
-    from hmi.commands import Actor
     from hmi.gui.bridge import TagBridge
     from hmi.gui.context import StationContext
     from hmi.project import load_project
@@ -74,6 +73,8 @@ def main() -> int:
     sim = SimulatorThread(seed=3, fault_every_s=0)
     sim.start()
     with tempfile.TemporaryDirectory(prefix="hmi-shots-") as tmp:
+        # the audit key of this throw-away station stays in the temporary folder too
+        os.environ["HMI_AUDIT_KEY_DIR"] = str(Path(tmp) / "audit-keys")
         project_path = Path(tmp) / "demo.toml"
         project_path.write_text(demo_project_text(sim.modbus_port, sim.opcua_port),
                                 encoding="utf-8")
@@ -82,7 +83,11 @@ def main() -> int:
         bridge.attach(runtime)
         runtime.start()
         context = StationContext(runtime, bridge)
-        olga = Actor("olga", "operator")
+        security = context.commands.security
+        for name, role in (("ann", "admin"), ("olga", "operator"), ("erik", "engineer")):
+            security.users.add(name, role, f"{name} screenshot pass", by="os:screenshot",
+                               by_role="os-account")
+        olga = security.login("olga", "olga screenshot pass")
         context.set_actor(olga)
         screens: list[QWidget] = []
         try:
@@ -96,7 +101,7 @@ def main() -> int:
             plant.level = 96.0  # the jammed filler draws nothing: HI and HH (latched) stand
             pump(app, 22)
             commands = context.commands
-            erik = Actor("erik", "engineer")
+            erik = security.login("erik", "erik screenshot pass")
             for action, alarm, who, args in (
                     ("ack", "Line1.Filler.Fault.DI", olga,
                      {"comment": "jam cleared at infeed star"}),

@@ -21,11 +21,12 @@ when there is none).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,21 @@ def flood_project_text(count: int, areas: int = 10) -> str:
         lines += ['[[alarms]]', f'tag = "F{i:05d}"', 'type = "high"', 'limit = 50.0',
                   f'priority = "{PRIORITIES[i % 4]}"', f'message = "Flood alarm {i}"', '']
     return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _audit_keys_in(folder: Path) -> Iterator[None]:
+    """The station's command layer keeps an audit key beside (not in) its data dir; a bench on
+    a throw-away data dir must not leave keys in the user's config dir."""
+    previous = os.environ.get("HMI_AUDIT_KEY_DIR")
+    os.environ["HMI_AUDIT_KEY_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("HMI_AUDIT_KEY_DIR", None)
+        else:
+            os.environ["HMI_AUDIT_KEY_DIR"] = previous
 
 
 def _app() -> Any:
@@ -111,7 +127,6 @@ def _naive_qt(app: Any, standing: list[str], rtn: list[str], new: list[str]) -> 
 
 def run(quick: bool) -> list[BenchResult]:
     app = _app()
-    from hmi.commands import Actor
     from hmi.gui.bridge import TagBridge
     from hmi.gui.context import StationContext
     from hmi.project import load_project
@@ -125,7 +140,8 @@ def run(quick: bool) -> list[BenchResult]:
     standing, extra = names[:standing_n], names[standing_n:]
     rtn = standing[1::standing_n // (burst // 2)][:burst // 2]  # spread over the table
     results: list[BenchResult] = []
-    with tempfile.TemporaryDirectory(prefix="hmi-bench-gui-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="hmi-bench-gui-") as tmp, \
+            _audit_keys_in(Path(tmp) / "audit-keys"):
         path = Path(tmp) / "flood.toml"
         path.write_text(flood_project_text(len(names)), encoding="utf-8")
         runtime = Runtime(load_project(path), Path(tmp) / "data",
@@ -134,7 +150,6 @@ def run(quick: bool) -> list[BenchResult]:
         bridge.attach(runtime)
         runtime.start()
         context = StationContext(runtime, bridge)
-        context.set_actor(Actor("bench", "operator"))
         screen = None
         try:
             now = time.time()

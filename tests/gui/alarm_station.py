@@ -1,6 +1,7 @@
-"""A real station for the alarm screens' tests: runtime with the real alarm service and its
-journal file, the bridge and a context. Values are posted straight into the runtime (the devices
-are disabled), so a test decides exactly which alarms stand."""
+"""A real station for the alarm screens' tests: runtime with the real security service (users,
+sessions, audit trail) and the real alarm service with its journal file, the bridge and a
+context with olga (operator) logged in. Values are posted straight into the runtime (the
+devices are disabled), so a test decides exactly which alarms stand."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from hmi.gui.context import StationContext
 from hmi.project import load_project
 from hmi.runtime import Runtime
 from hmi.tags import Sample
+from tests.core.security_helpers import PASSWORDS, add_users
+
+SERVICES = ("hmi.security.service:SecurityService", "alarms.service:AlarmService")
 
 PROJECT = """\
 [project]
@@ -148,6 +152,10 @@ class Station:
         now = time.time()
         self.runtime.post([Sample(tag, value, now) for tag, value in values.items()])
 
+    def login(self, name: str) -> Actor:
+        """A logged-in user of tests.core.security_helpers (olga operator, eve engineer, ...)."""
+        return self.context.commands.security.login(name, PASSWORDS[name])
+
     @property
     def service(self):
         return self.context.commands.alarm_service()
@@ -161,8 +169,7 @@ class Station:
 
 
 def open_station(project_text: str, tmp_path: Path, data_dir: Path,
-                 services: tuple[str, ...] = ("alarms.service:AlarmService",)
-                 ) -> Iterator[Station]:
+                 services: tuple[str, ...] = SERVICES) -> Iterator[Station]:
     path = tmp_path / "project.toml"
     path.write_text(project_text, encoding="utf-8")
     runtime = Runtime(load_project(path), data_dir, services=services)
@@ -170,9 +177,11 @@ def open_station(project_text: str, tmp_path: Path, data_dir: Path,
     bridge.attach(runtime)
     runtime.start()
     context = StationContext(runtime, bridge)
-    context.set_actor(Actor("olga", "operator"))
+    add_users(context.commands.security)
+    station = Station(runtime, bridge, context)
+    context.set_actor(station.login("olga"))
     try:
-        yield Station(runtime, bridge, context)
+        yield station
     finally:
         context.shutdown()
         bridge.detach()

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from alarms import journal_export
 from alarms.journal import Journal, JournalEntry
-from hmi.commands import Actor
 from screens.alarm_journal import AlarmJournalScreen, shift_start, time_range
 from tests.gui.alarm_station import ALARMING, NORMAL, PROJECT, Station, open_station
 from widgets.journal_table import COLUMN
@@ -29,8 +28,8 @@ def make_history(station: Station) -> None:
     station.post(ALARMING)
     station.runtime.flush()
     station.service.flush()
-    olga = Actor("olga", "operator")
-    station.context.commands.alarm(olga, "ack", "Tank.Level.HI", comment="seen it").result(5)
+    station.context.commands.alarm(station.context.actor, "ack", "Tank.Level.HI",
+                                   comment="seen it").result(5)
     station.post({"Pump.Flow": NORMAL["Pump.Flow"]})
     station.runtime.flush()
     station.service.flush()

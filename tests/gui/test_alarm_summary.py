@@ -8,7 +8,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog
 
-from hmi.commands import Actor
 from screens.alarm_summary import AlarmSummaryScreen
 from tests.gui.alarm_station import ALARMING, NORMAL, PROJECT, Station, open_station
 from widgets.alarm_dialogs import ShelveDialog, TextDialog
@@ -169,6 +168,9 @@ def test_filters_and_views(station, screen, qtbot) -> None:
         button.setChecked(False)
     screen.area.setCurrentIndex(screen.area.findData("Acme/Site/Bottling/Pumps"))
     assert screen.area.currentText() == "Pumps"  # shown below the project's node
+    assert screen.area.findData("Acme/Site/Bottling") > 0  # the whole line
+    assert screen.area.findData("$station/security") > 0  # the station's own alarms
+    assert screen.area.findData("Acme/Site") < 0  # nothing above the project
     assert sorted(screen.model.names()) == ["Pump.Fault.DI", "Pump.Flow.LO", "Pump.Speed.HI"]
     screen.area.setCurrentIndex(0)
     qtbot.keyClick(screen.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
@@ -188,7 +190,7 @@ def test_filters_and_views(station, screen, qtbot) -> None:
     oos = screen.actions_.actions["oos"]
     assert not oos.isEnabled()
     assert "needs role engineer" in oos.toolTip()
-    station.context.set_actor(Actor("erik", "engineer"))
+    station.context.set_actor(station.login("eve"))
     assert oos.isEnabled()
     qtbot.keyClick(screen.table, Qt.Key.Key_O,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)

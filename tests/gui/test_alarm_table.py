@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QTableView
 
-from widgets.alarm_filter import AlarmFilter
+from widgets.alarm_filter import AlarmFilter, areas_with_parents
 from widgets.alarm_table import COLUMN, AlarmTableModel, blocks, format_value
 
 PRIORITIES = ("urgent", "high", "medium", "low")
@@ -131,3 +131,11 @@ def test_values_show_units_and_decimals() -> None:
     assert format_value(True, "", None) == "on"
     assert format_value(7, "rpm", 0) == "7 rpm"
     assert format_value(None, "%", 1) == ""
+
+
+def test_areas_to_filter_by() -> None:
+    areas = {"Acme/P/Line1/Filler", "Acme/P/Line1/Packer", "$station/security"}
+    assert areas_with_parents(areas, "Acme/P/Line1") == [
+        "$station/security", "Acme/P/Line1", "Acme/P/Line1/Filler", "Acme/P/Line1/Packer"]
+    assert areas_with_parents({"A/B/C", "A/B/D"}) == ["A/B", "A/B/C", "A/B/D"]
+    assert areas_with_parents(set()) == []

@@ -53,7 +53,8 @@ priority = "medium"
 message = "PLC not communicating"
 """
 
-SERVICES = ("hmi.historian.service:HistorianService", "alarms.service:AlarmService")
+SERVICES = ("hmi.security.service:SecurityService", "hmi.historian.service:HistorianService",
+            "alarms.service:AlarmService")
 
 
 @pytest.fixture
@@ -94,6 +95,9 @@ def test_dead_device_shows_down_with_its_last_error(station, qtbot) -> None:
     assert screen.historian.value("File").endswith("history.db")
     assert screen.dispatch.value("Dispatch lag").endswith(" ms")
     assert "DOWN: deadplc" in screen.status.text()
+    assert screen.security.value("Users") == "5"
+    assert "olga (active)" in screen.security.value("Sessions")
+    assert screen.security.value("Locked out") == "nobody"
 
 
 def test_refreshes_only_while_visible(station, qtbot) -> None:
