@@ -22,6 +22,7 @@ from hmi.project_models import DeviceConfig, ProjectModel, TagConfig
 from hmi.security.secrets import resolve  # secrets for drivers: the keyring, with a timeout
 from hmi.tags import DeviceSpec, Point
 from hmi.toml_lines import find_line, locate
+from hmi.trends.config import cross_check as trend_cross_check
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,7 @@ def load_project(path: str | Path) -> Project:
         raise ProjectInvalid(_pydantic_errors(path, raw, lines, exc)) from None
     problems = _check_devices(model) + _check_tags(model)
     problems += cross_check(model.alarms, {t.name for t in model.tags})
+    problems += trend_cross_check(model.trend_groups, {t.name: t.type for t in model.tags})
     if problems:
         raise ProjectInvalid([
             ProjectError(path, find_line(lines, loc), _field_name(raw, loc), message)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alarms.config import AlarmConfig, AlarmSettings
 from hmi.security.config import SecuritySettings
+from hmi.trends.config import TrendGroupConfig
 
 Protocol = Literal["modbus-tcp", "modbus-rtu", "opcua", "sim"]
 DataType = Literal["bool", "int16", "uint16", "int32", "uint32", "float32", "float64", "string"]
@@ -132,3 +133,4 @@ class ProjectModel(Strict):
     historian: HistorianSettings = Field(default_factory=HistorianSettings)
     mes: MesConfig = Field(default_factory=MesConfig)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    trend_groups: list[TrendGroupConfig] = Field(default_factory=list)
