@@ -28,11 +28,12 @@ from PySide6.QtWidgets import QDialog, QMenu, QTableView, QWidget
 
 from hmi.commands import Signature
 from hmi.gui.context import StationContext
+from hmi.trends.groups import tags_around
 from widgets.alarm_dialogs import ShelveDialog, TextDialog
 from widgets.alarm_filter import UNACKED, Row
 from widgets.alarm_table import ROW_ROLE, AlarmTableModel
 
-TREND_MARGIN_S = 300.0  # "trend around this alarm": five minutes either side of the raise
+TREND_MARGIN_S = 600.0  # "trend around this alarm": ten minutes either side (issue 13's contract)
 ANSWER_TIMEOUT_S = 10.0
 
 
@@ -60,7 +61,7 @@ SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("comment", "&Comment...", "Ctrl+Shift+M", "add a comment to the journal"),
     ActionSpec("faceplate", "Open &faceplate", "Return", "the tag's faceplate"),
     ActionSpec("trend", "&Trend around this alarm", "Ctrl+T",
-               "the alarm's tag and its asset's tags, 5 minutes either side of the raise"),
+               "the alarm's tag and its asset's tags, 10 minutes either side of the raise"),
 )
 # the role-checked action behind each local action
 _COMMAND = {"ack_comment": "ack", "ack_page": "ack"}
@@ -94,8 +95,8 @@ class AlarmActions(QObject):
     done = Signal(str, list)  # action, [(alarm, result, error)]: after every answer
 
     def __init__(self, owner: QWidget, context: StationContext, view: QTableView,
-                 model: AlarmTableModel, shelve_default_min: float, shelve_max_min: float,
-                 asset_tags: dict[str, list[str]], tag_asset: dict[str, str]) -> None:
+                 model: AlarmTableModel, shelve_default_min: float,
+                 shelve_max_min: float) -> None:
         super().__init__(owner)
         self._owner = owner
         self._context = context
@@ -103,8 +104,6 @@ class AlarmActions(QObject):
         self._model = model
         self._shelve_default = shelve_default_min
         self._shelve_max = shelve_max_min
-        self._asset_tags = asset_tags
-        self._tag_asset = tag_asset
         self._dialog: QDialog | None = None
         self._dialog_names: list[str] = []
         self._dialog_action = ""
@@ -298,10 +297,11 @@ class AlarmActions(QObject):
         row = self.current()
         if row is None or not row.get("tag"):
             return
-        tag = row["tag"]
-        others = [t for t in self._asset_tags.get(self._tag_asset.get(tag, ""), []) if t != tag]
+        # the alarm's tag first, then the numeric, historised tags of its asset (at most the
+        # trend screen's 8 pens): the trends branch's own rule, so both agree
+        tags = tags_around(self._context.runtime.project, row["tag"])
         at = row.get("raised_ts") or time.time()
-        self._context.show_trend([tag, *others], at - TREND_MARGIN_S, at + TREND_MARGIN_S)
+        self._context.show_trend(tags, at - TREND_MARGIN_S, at + TREND_MARGIN_S)
 
     def show_menu(self, global_pos: QPoint) -> None:
         """Right click or the menu key: non-blocking `popup`, never `exec`."""

@@ -102,10 +102,6 @@ class AlarmSummaryScreen(QWidget):
         project = context.runtime.project
         settings = project.model.alarm_settings
         self._units = {t.name: (t.unit, t.decimals) for t in project.tags}
-        tag_asset = {t.name: project.tag_asset(t) for t in project.tags}
-        asset_tags: dict[str, list[str]] = {}
-        for tag, asset in tag_asset.items():
-            asset_tags.setdefault(asset, []).append(tag)
         self._root = project.model.project.asset.strip("/")
         self._areas = areas_with_parents({d.area for d in defs_from_project(project)},
                                          self._root)
@@ -117,8 +113,7 @@ class AlarmSummaryScreen(QWidget):
         self.model = AlarmTableModel(self._units, self, project.model.project.asset)
         self.table = QTableView(self)
         self.actions_ = AlarmActions(self, context, self.table, self.model,
-                                     settings.shelve_default_min, settings.shelve_max_min,
-                                     asset_tags, tag_asset)
+                                     settings.shelve_default_min, settings.shelve_max_min)
         self._build()
         self._blink = QTimer(self)
         self._blink.setInterval(BLINK_TICK_MS)

@@ -255,8 +255,8 @@ def test_context_menu_opens_faceplate_and_trend_around_the_alarm(station, screen
     tags, start, end = trend.args
     assert tags[0] == "Tank.Temp"
     assert sorted(tags) == ["Tank.Level", "Tank.Pressure", "Tank.Temp"]  # the same asset
-    assert start == pytest.approx(row["raised_ts"] - 300)
-    assert end == pytest.approx(row["raised_ts"] + 300)
+    assert start == pytest.approx(row["raised_ts"] - 600)
+    assert end == pytest.approx(row["raised_ts"] + 600)
     with qtbot.waitSignal(station.context.faceplate_requested, timeout=2000) as faceplate:
         qtbot.keyClick(screen.table, Qt.Key.Key_Return)
     assert faceplate.args == ["Tank.Temp"]
