@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from alarms.config import AlarmConfig, alarm_name, cross_check
 from drivers.registry import check_point
+from hmi.mes.config import cross_check as production_cross_check
 from hmi.project_models import DeviceConfig, ProjectModel, TagConfig
 from hmi.security.secrets import resolve  # secrets for drivers: the keyring, with a timeout
 from hmi.tags import DeviceSpec, Point
@@ -114,7 +115,13 @@ class Project:
         )
 
     def alarm_names(self) -> list[str]:
-        return [alarm_name(a) for a in self.model.alarms]
+        return [alarm_name(a) for a in (*self.model.alarms, *self.system_alarms())]
+
+    def system_alarms(self) -> list[AlarmConfig]:
+        """Alarms the station raises about itself (e.g. the MES outbox over its limit)."""
+        from hmi.mes.system_alarms import alarm_configs
+
+        return alarm_configs(self.model)
 
 
 def point_of(tag: TagConfig) -> Point:
@@ -265,6 +272,8 @@ def load_project(path: str | Path) -> Project:
     problems = _check_devices(model) + _check_tags(model)
     problems += cross_check(model.alarms, {t.name for t in model.tags})
     problems += trend_cross_check(model.trend_groups, {t.name: t.type for t in model.tags})
+    problems += production_cross_check(model, {t.name: t for t in model.tags},
+                                       {alarm_name(a) for a in model.alarms})
     if problems:
         raise ProjectInvalid([
             ProjectError(path, find_line(lines, loc), _field_name(raw, loc), message)

@@ -126,8 +126,9 @@ def _status_line(runtime: object) -> str:
             f"{counts.get('uncertain', 0)} uncertain, {counts.get('bad', 0)} bad")
     for service in getattr(runtime, "services", []):
         summary = getattr(service, "status_summary", None)
-        if callable(summary):
-            line += f" | {summary()}"
+        text = summary() if callable(summary) else ""
+        if text:  # a service with nothing configured says nothing
+            line += f" | {text}"
     return line
 
 
@@ -256,7 +257,9 @@ def _watch_tags(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from hmi.mes.stub import MesStub, StubThread
     from hmi.simulator.serve import (
+        DEFAULT_MES_PORT,
         DEFAULT_MODBUS_PORT,
         DEFAULT_OPCUA_PORT,
         SimulatorThread,
@@ -266,20 +269,46 @@ def cmd_demo(args: argparse.Namespace) -> int:
     modbus_port = args.modbus_port or (DEFAULT_MODBUS_PORT if _port_free(DEFAULT_MODBUS_PORT)
                                        else 0)
     opcua_port = args.opcua_port or (DEFAULT_OPCUA_PORT if _port_free(DEFAULT_OPCUA_PORT) else 0)
+    mes_port = DEFAULT_MES_PORT if _port_free(DEFAULT_MES_PORT) else 0
+    folder = data_dir(args.data)
     sim = SimulatorThread(modbus_port, opcua_port, seed=None, fault_every_s=args.fault_every)
+    stub = StubThread(MesStub(mes_port, out=folder / "mes-stub.jsonl"))
     try:
         sim.start()
+        stub.start()
     except RuntimeError as exc:
+        sim.stop()
+        stub.stop()
         raise CliError(str(exc)) from None
     try:
-        folder = data_dir(args.data)
         project_path = folder / "demo-project.toml"
-        project_path.write_text(demo_project_text(sim.modbus_port, sim.opcua_port),
-                                encoding="utf-8")
+        project_path.write_text(demo_project_text(sim.modbus_port, sim.opcua_port,
+                                                  stub.stub.port), encoding="utf-8")
         print(f"demo plant: Modbus TCP 127.0.0.1:{sim.modbus_port}, OPC UA "
-              f"opc.tcp://127.0.0.1:{sim.opcua_port}; project {project_path}", flush=True)
+              f"opc.tcp://127.0.0.1:{sim.opcua_port}; MES stub {stub.url} storing to "
+              f"{stub.stub.out}; project {project_path}", flush=True)
         project = load_project(project_path)
+        _demo_work_order(project, folder)
         return _run(project_path, project, args, str(folder))
     finally:
+        stub.stop()
         sim.stop()
+        print(f"MES stub: {len(stub.stub.events)} event(s) stored, {stub.stub.duplicates} "
+              f"duplicate(s) dropped", flush=True)
 
+
+def _demo_work_order(project: Project, folder: Path) -> None:
+    """Give the demo line a work order (once), so its events carry a full context."""
+    from hmi.mes.core import MesCore
+
+    core = MesCore(project, folder)
+    try:
+        line = next(iter(core.lines.values()))
+        if not line.context["work_order"]:
+            core.set_context(line.name, {"work_order": time.strftime("WO-%Y%m%d-001"),
+                                         "product": "WATER05",
+                                         "lot": time.strftime("L%y%j-A"),
+                                         "operator": "demo"}, "demo")
+            core.commit()
+    finally:
+        core.close()

@@ -29,6 +29,8 @@ COMMAND_MODULES = (
     "hmi.cli.write",
     "hmi.cli.audit",
     "hmi.cli.secrets",
+    "hmi.cli.production",
+    "hmi.cli.mes",
     "hmi.bench.harness",
 )
 
