@@ -6,8 +6,9 @@ shows at most `DISPLAY_LIMIT` rows (newest first) and says so; the export writes
 matching row, with a progress bar and a Cancel button, through a temporary file (a cancelled
 export leaves nothing behind).
 
-Ranges: last hour, this shift, last 24 hours, or from-to. Shifts start at `SHIFT_STARTS_H`
-local time (06:00, 14:00, 22:00) until the project file can say otherwise. Filters are those of
+Ranges: last hour, this shift, last 24 hours, or from-to. "This shift" follows the project's
+`[[shifts]]` calendar (`hmi.mes.calendar`); a project without shifts uses `SHIFT_STARTS_H`
+local time (06:00, 14:00, 22:00). Filters are those of
 `hmi alarms journal` (area and below, priority, event, state) plus free text.
 
 GUI thread only, except what runs in the worker.
@@ -44,6 +45,7 @@ from alarms.config import alarm_name
 from alarms.journal_export import JournalFilter
 from alarms.states import Event, State
 from hmi.gui.context import StationContext
+from hmi.mes.calendar import ShiftCalendar
 from widgets.alarm_filter import PRIORITY_ORDER, areas_with_parents
 from widgets.alarm_table import AlarmMarkDelegate
 from widgets.journal_table import COLUMN, EVENT_TEXT, JournalTableModel
@@ -66,10 +68,21 @@ def shift_start(now: float, starts_h: tuple[int, ...] = SHIFT_STARTS_H) -> float
     return max(c for c in candidates if c <= now)
 
 
-def time_range(kind: str, now: float) -> tuple[float, float]:
+def time_range(kind: str, now: float, calendar: ShiftCalendar | None = None
+               ) -> tuple[float, float]:
+    """(start, end) in epoch seconds. "shift": the shift running now from the project's
+    `[[shifts]]` (issue 15's calendar), else the last one that ran (start to end); a project
+    without shifts uses `SHIFT_STARTS_H`."""
     if kind == "hour":
         return now - 3600.0, now
     if kind == "shift":
+        if calendar is not None and not calendar.empty:
+            current = calendar.at(now)
+            if current is not None:
+                return current.start, now
+            past = [s for s in calendar.instances(now - 8 * 86400.0, now) if s.end <= now]
+            if past:
+                return past[-1].start, past[-1].end
         return shift_start(now), now
     return now - 86400.0, now
 
@@ -116,6 +129,7 @@ class AlarmJournalScreen(QWidget):
         areas = {project.tag_asset(t) for t in project.tags}
         units = {t.name: (t.unit, t.decimals) for t in project.tags}
         self._root = project.model.project.asset.strip("/")
+        self.calendar = ShiftCalendar(project.model.shifts, project.model.production.timezone)
         self._seq = 0  # the latest query; older answers are dropped
         self._queried = False
         self._cancel: threading.Event | None = None
@@ -244,7 +258,7 @@ class AlarmJournalScreen(QWidget):
             start = self.start.dateTime().toSecsSinceEpoch()
             end = self.end.dateTime().toSecsSinceEpoch() + 59.999  # the whole "to" minute
         else:
-            start, end = time_range(kind, time.time())
+            start, end = time_range(kind, time.time(), self.calendar)
         return JournalFilter(float(start), float(end), area=self.area.currentData(),
                              priority=self.priority.currentData(),
                              event=self.event.currentData(), state=self.state.currentData(),
@@ -355,7 +369,7 @@ class AlarmJournalScreen(QWidget):
         kind = self.range.currentData()
         custom = kind == "custom"
         if not custom:
-            start, end = time_range(kind, time.time())
+            start, end = time_range(kind, time.time(), self.calendar)
             for edit, ts in ((self.start, start), (self.end, end)):
                 edit.blockSignals(True)
                 edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(ts)))

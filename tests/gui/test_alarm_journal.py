@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from alarms import journal_export
 from alarms.journal import Journal, JournalEntry
+from hmi.mes.calendar import ShiftCalendar
+from hmi.mes.config import ShiftConfig
 from screens.alarm_journal import AlarmJournalScreen, shift_start, time_range
 from tests.gui.alarm_station import ALARMING, NORMAL, PROJECT, Station, open_station
 from widgets.journal_table import COLUMN
@@ -164,6 +166,18 @@ def test_export_of_a_large_journal_reports_progress_and_can_be_cancelled(tmp_pat
                               cancel=cancel)
     assert not (tmp_path / "no.csv").exists()
     assert not (tmp_path / ".no.csv.part").exists()
+
+
+def test_this_shift_follows_the_project_calendar() -> None:
+    calendar = ShiftCalendar([ShiftConfig(name="Early", start="05:30", end="13:30"),
+                              ShiftConfig(name="Late", start="13:30", end="21:30")])
+    noon = time.mktime((2026, 3, 10, 12, 0, 0, 0, 0, -1))
+    start, end = time_range("shift", noon, calendar)
+    assert time.localtime(start)[3:5] == (5, 30)
+    assert end == noon
+    night = time.mktime((2026, 3, 10, 23, 0, 0, 0, 0, -1))  # between shifts: the last one
+    start, end = time_range("shift", night, calendar)
+    assert (time.localtime(start)[3:5], time.localtime(end)[3:5]) == ((13, 30), (21, 30))
 
 
 def test_shift_and_ranges() -> None:
