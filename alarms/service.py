@@ -81,6 +81,27 @@ class AlarmService:
         return (f"alarms: {standing} standing, {unacked} unacked, "
                 f"{self.journal.rows_written} journaled")
 
+    def diagnostics(self) -> dict[str, Any]:
+        """What the diagnostics screen shows (`Runtime.diagnostics()["services"]`). Any thread:
+        reads counters and derived states only, never waits for the alarm thread."""
+        counts = dict.fromkeys("ABCDEFGH", 0)
+        for record in list(self.manager.records.values()):
+            counts[record.state.value] += 1
+        return {
+            "running": self._started and self._thread.is_alive(),
+            "alarms": sum(counts.values()),
+            "standing": counts["B"] + counts["C"] + counts["D"] + counts["E"],
+            "unacked": counts["B"] + counts["D"],
+            "shelved": counts["F"],
+            "suppressed": counts["G"],
+            "out_of_service": counts["H"],
+            "transitions": self.manager.transitions,
+            "journal_path": str(self.journal.path),
+            "journal_rows_written": self.journal.rows_written,
+            "journal_pending": self.journal.pending(),
+            "queued": self._queue.qsize(),
+        }
+
     def on_batch(self, batch: list[Any]) -> None:
         """Dispatch thread: hand the batch over and return."""
         self._queue.put(batch)
