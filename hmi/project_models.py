@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alarms.config import AlarmConfig, AlarmSettings
+from hmi.display_config import DisplayConfig
 
 Protocol = Literal["modbus-tcp", "modbus-rtu", "opcua", "sim"]
 DataType = Literal["bool", "int16", "uint16", "int32", "uint32", "float32", "float64", "string"]
@@ -126,3 +127,4 @@ class ProjectModel(Strict):
     alarm_settings: AlarmSettings = Field(default_factory=AlarmSettings)
     historian: HistorianSettings = Field(default_factory=HistorianSettings)
     mes: MesConfig = Field(default_factory=MesConfig)
+    displays: list[DisplayConfig] = Field(default_factory=list)  # layout hints (hmi.displays)

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "hmi.cli.opcua",
     "hmi.cli.history",
     "hmi.cli.alarms",
+    "hmi.cli.gui",
     "hmi.bench.harness",
 )
 

@@ -92,6 +92,10 @@ class TagBridge(QObject):
             manager = getattr(service, "manager", None)
             if manager is not None and hasattr(manager, "add_listener"):
                 self._unsubscribe.append(manager.add_listener(self.post_alarms))
+                if callable(getattr(service, "call", None)):
+                    # the standing alarms (restored from the journal) as the first flush; posted
+                    # from the alarm thread, so no transition can overtake the snapshot
+                    service.call(self._seed_alarms)
 
     def detach(self) -> None:
         """Stop listening and stop the timer (before the runtime stops)."""
@@ -105,6 +109,10 @@ class TagBridge(QObject):
         """Any thread; never touches Qt. Keeps only the latest sample per tag."""
         with self._lock:
             self._pending.update((s.tag, s) for s in batch)
+
+    def _seed_alarms(self, manager: Any) -> None:
+        """Alarm thread: post every standing alarm once (attach, before the first flush)."""
+        self.post_alarms(manager.active())
 
     def post_alarms(self, rows: Iterable[dict[str, Any]]) -> None:
         """Any thread (the alarm manager's listener). Keeps the latest summary per alarm."""

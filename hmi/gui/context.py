@@ -24,6 +24,8 @@ import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from hmi.commands import Actor, Commands
+from hmi.displays import ProjectMeta
+from hmi.gui.alarm_table import AlarmTable
 from hmi.gui.bridge import TagBridge
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,10 @@ class StationContext(QObject):
         self.bridge = bridge
         self.commands = commands if commands is not None else Commands(runtime)
         self._actor: Actor | None = None
+        # per-tag metadata and the generated displays (built once), and the GUI's copy of the
+        # standing alarms that banner, counts and indicators share
+        self.meta = ProjectMeta(runtime.project)
+        self.alarms = AlarmTable(bridge, self)
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="gui-job")
         self._job_done.connect(self._on_job_done)
 
@@ -65,6 +71,15 @@ class StationContext(QObject):
     def why_not(self, action: str, target: str = "") -> str | None:
         """None if the current user may do `action` (on `target`), else the reason to show."""
         return self.commands.check(self._actor, action, target)
+
+    def historian(self) -> Any | None:
+        """The runtime's historian (query methods callable from any thread), or None when the
+        project records no history. Query it in `submit()` jobs, never in the GUI thread."""
+        for service in getattr(self.runtime, "services", ()):
+            historian = getattr(service, "historian", None)
+            if historian is not None:
+                return historian
+        return None
 
     # ---- requests to the main window ------------------------------------------------------------
     def notify(self, text: str, level: str = "info") -> None:

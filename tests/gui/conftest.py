@@ -8,7 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.gui.stations import make_station
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+__all__ = ["make_station"]  # a fixture every GUI test module may use
 
 
 @pytest.fixture(autouse=True)
