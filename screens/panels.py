@@ -30,6 +30,7 @@ from widgets.counter import Counter
 from widgets.equipment import EquipmentSymbol
 from widgets.value_label import ValueLabel
 
+COMPACT_MAX = 6  # items per section on a line display; the unit display shows them all
 
 def item_widget(context: Any, item: Item, parent: QWidget | None = None,
                 label_width: int | None = None) -> QWidget:
@@ -83,11 +84,18 @@ class UnitPanel(QGroupBox):
             width = None
             if group in ("Setpoints", "Status"):
                 width = max(self.fontMetrics().horizontalAdvance(i.label) for i in items) + 12
+            hidden = 0
+            if compact and len(items) > COMPACT_MAX:  # L2 shows a unit's key values only
+                items, hidden = items[:COMPACT_MAX], len(items) - COMPACT_MAX
             for n, item in enumerate(items):
                 widget = item_widget(context, item, self, label_width=width)
                 self.item_widgets.append(widget)
                 grid.addWidget(widget, n // columns, n % columns)
             layout.addLayout(grid)
+            if hidden:
+                more = QLabel(f"+ {hidden} more on the {node.title} display", self)
+                more.setObjectName("Muted")
+                layout.addWidget(more)
         if not node.items:
             layout.addWidget(QLabel("No tags on this unit.", self))
         layout.addStretch(1)

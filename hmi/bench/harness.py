@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
-AREAS = ("tags", "modbus", "opcua", "historian", "alarms")
+AREAS = ("tags", "modbus", "opcua", "historian", "alarms", "gui")
 log = logging.getLogger(__name__)
 
 

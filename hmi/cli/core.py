@@ -168,7 +168,7 @@ def _run(project_path: Path, project: Project, args: argparse.Namespace, data: s
         return run_headless(project, data, args.duration, args.status_every)
     from hmi.cli.gui import open_station
 
-    return open_station(project_path, data, args.duration)
+    return open_station(project, data, args.duration)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

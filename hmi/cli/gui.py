@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from hmi.cli.base import CliError, accept_relative_times
-from hmi.project import load_project
+from hmi.project import Project, load_project
 
 THEMES = ("day", "night")
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
@@ -71,12 +71,12 @@ def require_display() -> None:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    load_project(args.project)  # bad file: exit 2 before anything opens
     require_display()
-    return open_station(args.project, args.data, args.duration, args.theme)
+    project = load_project(args.project)  # bad file: exit 2 before anything opens
+    return open_station(project, args.data, args.duration, args.theme)
 
 
-def open_station(project: Path, data: str | None, duration: float | None,
+def open_station(project: Project, data: str | None, duration: float | None,
                  theme_name: str | None = None) -> int:
     """The station's window (what `hmi run`/`hmi demo` without --headless also call)."""
     require_display()

@@ -51,7 +51,7 @@ def banner_key(row: dict[str, Any]) -> tuple:
 class AlarmTable(QObject):
     """name -> latest summary row for every alarm not in state A (normal)."""
 
-    changed = Signal(list)  # names changed in this flush (GUI thread)
+    changed = Signal(object)  # [names] changed in this flush (GUI thread; object: no copy)
     blink = Signal(float)  # monotonic phase in seconds, 4 Hz while something blinks
 
     def __init__(self, bridge: TagBridge | None = None, parent: QObject | None = None) -> None:

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QApplication
 from hmi.gui import theme
 from hmi.gui.station import Station
 from hmi.paths import data_dir as default_data_dir
-from hmi.project import load_project
+from hmi.project import Project, load_project
 
 log = logging.getLogger(__name__)
 ORGANIZATION = "hmi-station"
@@ -96,26 +96,29 @@ class FirstPaint(QObject):
         return False
 
 
-def rss_mb() -> float | None:
-    """Resident set size of this process in MB (Linux /proc; None elsewhere)."""
+def rss_mb(field: str = "VmRSS") -> float | None:
+    """Resident set size of this process in MB (`VmHWM`: the peak); Linux /proc, else None."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         return None
     return None
 
 
-def run_gui(project_path: Path | str, data: str | None = None, duration: float | None = None,
-            theme_name: str | None = None) -> int:
+def run_gui(project: Project | Path | str, data: str | None = None,
+            duration: float | None = None, theme_name: str | None = None) -> int:
     """Run the station with its window until closed, Ctrl+C, SIGTERM or `duration` seconds.
-    Raises ProjectInvalid / StartError for the CLI to turn into exit 2."""
+    `project` is a loaded Project (the CLI has validated it: a 10,000-tag file takes over a
+    second to parse, so it is parsed once) or a path. Raises ProjectInvalid / StartError for
+    the CLI to turn into exit 2."""
     import qasync  # here, not at import: `hmi --help` must not pay for it
 
     started_wall = float(os.environ.get("HMI_GUI_T0", time.time()))
-    project = load_project(project_path)
+    if not isinstance(project, Project):
+        project = load_project(project)
     app = application()
     settings = QSettings()
     name = theme_name or str(settings.value("theme", "day"))
@@ -128,13 +131,14 @@ def run_gui(project_path: Path | str, data: str | None = None, duration: float |
     station.window.installEventFilter(first_paint)
     closed = asyncio.Event()
     station.window.closing.connect(closed.set)
+    station.window.show()
+    app.processEvents()  # the first frame now (values show "----"), the plant right after
     try:
         station.start()
     except Exception:
         sys.excepthook = previous_hook
         loop.close()
         raise
-    station.window.show()
 
     def request_close(*_args: object) -> None:
         QTimer.singleShot(0, station.window.close)
@@ -149,7 +153,8 @@ def run_gui(project_path: Path | str, data: str | None = None, duration: float |
         loop.call_later(max(0.0, duration), request_close)
     report = os.environ.get(REPORT_ENV)
     if report:
-        loop.call_later(3.0, _write_report, Path(report), first_paint, station)
+        after_s = float(os.environ.get("HMI_GUI_REPORT_AFTER", "3"))
+        loop.call_later(after_s, _write_report, Path(report), first_paint, station)
     try:
         with loop:
             loop.run_until_complete(closed.wait())
@@ -166,6 +171,7 @@ def _write_report(path: Path, first_paint: FirstPaint, station: Station) -> None
     figures = {
         "first_paint_s": (first_paint.at - first_paint.started) if first_paint.at else None,
         "rss_mb": rss_mb(),
+        "rss_peak_mb": rss_mb("VmHWM"),
         "tags": len(station.runtime.tags.names()),
     }
     path.write_text(json.dumps(figures), encoding="utf-8")

@@ -55,9 +55,12 @@ class _Watch:
 class TagBridge(QObject):
     """Carries tag samples, alarm transitions and device health into the GUI thread."""
 
-    samples_changed = Signal(dict)  # {tag: latest Sample} changed since the last flush
-    alarms_changed = Signal(list)  # [alarm summary dict], latest per alarm, in arrival order
-    health_changed = Signal(dict)  # runtime.device_health(): {device: {...}}
+    # Declared `object`, not `dict`/`list`: PySide6 converts a `Signal(dict)` payload into a
+    # QVariantMap entry by entry on every emit (3.6 ms for 10,000 tags, most of a flush);
+    # `object` passes the Python dict itself. Slots receive the same dict / list as before.
+    samples_changed = Signal(object)  # {tag: latest Sample} changed since the last flush
+    alarms_changed = Signal(object)  # [alarm summary dict], latest per alarm, in arrival order
+    health_changed = Signal(object)  # runtime.device_health(): {device: {...}}
     flushed = Signal(float)  # the flush's own duration in seconds (bench, diagnostics)
 
     def __init__(self, hz: float = 10.0, parent: QObject | None = None) -> None:
