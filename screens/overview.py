@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from hmi.displays import Item, Node
 from screens.panels import DeviceStates, PriorityCounts, item_widget
+from widgets.equipment import EquipmentSymbol
 from widgets.value_label import ValueLabel
 
 TILE_COLUMNS = 3
@@ -44,10 +45,22 @@ class LineTile(QFrame):
         head.addStretch(1)
         head.addWidget(PriorityCounts(context, [line.path], self))
         layout.addLayout(head)
-        units = ", ".join(u.title for u in line.children) or "no units"
-        info = QLabel(f"Units: {units}", self)
-        info.setObjectName("Muted")
-        layout.addWidget(info)
+        for unit in line.children:  # each unit: its equipment states and alarm counts
+            row = QHBoxLayout()
+            name = QLabel(unit.title, self)
+            name.setObjectName("SectionTitle")
+            name.setMinimumWidth(90)
+            row.addWidget(name)
+            for item in unit.items:
+                if item.kind in ("motor", "valve"):
+                    symbol = EquipmentSymbol(context, item.tag, item.label, kind=item.kind,
+                                             fault=item.fault, compact=True, parent=self)
+                    symbol.faceplate_tag = item.tag  # L1 has no controls: the signal's faceplate
+                    symbol.show_label = item.label != unit.title
+                    row.addWidget(symbol)
+            row.addStretch(1)
+            row.addWidget(PriorityCounts(context, [unit.path], self))
+            layout.addLayout(row)
         figures = QHBoxLayout()
         if line.rate:
             figures.addWidget(ValueLabel(context, line.rate, "Rate", parent=self))

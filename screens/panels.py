@@ -91,6 +91,11 @@ class UnitPanel(QGroupBox):
                 widget = item_widget(context, item, self, label_width=width)
                 self.item_widgets.append(widget)
                 grid.addWidget(widget, n // columns, n % columns)
+            if group == "Process":  # bars share the width (each capped at a readable size)
+                for column in range(columns):
+                    grid.setColumnStretch(column, 1)
+            else:  # spare width goes right, fields stay compact
+                grid.setColumnStretch(columns, 1)
             layout.addLayout(grid)
             if hidden:
                 more = QLabel(f"+ {hidden} more on the {node.title} display", self)

@@ -53,12 +53,19 @@ class AnalogIndicator(TagWidget):
             self.high = self.low + 1.0
         self.limits = context.meta.limits.get(tag, [])
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMaximumWidth(620)  # wider bars read no better; eyes travel further
 
     def sizeHint(self) -> QSize:
         return QSize(260, LABEL_H + BAR_H + TICK_H + 12)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(180, LABEL_H + BAR_H + TICK_H + 12)
+        metrics = QFontMetrics(self.font())
+        unit = self.cfg.unit if self.cfg is not None else ""
+        bold = QFont(self.font())
+        bold.setBold(True)
+        need = (metrics.horizontalAdvance(self.label) + metrics.horizontalAdvance(unit)
+                + QFontMetrics(bold).horizontalAdvance("00000.00 ?") + 60)
+        return QSize(max(200, need), LABEL_H + BAR_H + TICK_H + 12)
 
     def text(self) -> str:
         sample = self.sample()
@@ -151,11 +158,11 @@ class AnalogIndicator(TagWidget):
             limit_rects.append(rect)
         painter.setPen(theme.colour("muted"))
         metrics = painter.fontMetrics()
-        for value, left in ((self.low, True), (self.high, False)):
-            text = f"{value:g}"
+        for end, left in ((self.low, True), (self.high, False)):
+            text = f"{end:g}"
             width = metrics.horizontalAdvance(text) + 2
-            x = bar.left() - 4 if left else bar.right() + 4 - width
-            rect = QRectF(x, tick_y, width, label_rect_h)
+            left_x = bar.left() - 4 if left else bar.right() + 4 - width
+            rect = QRectF(left_x, tick_y, width, label_rect_h)
             if not any(rect.intersects(r) for r in limit_rects):  # a limit mark wins
                 painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
                                  text)

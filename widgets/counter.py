@@ -23,7 +23,7 @@ class Counter(TagWidget):
     def __init__(self, context: Any, tag: str, label: str = "",
                  parent: QWidget | None = None) -> None:
         super().__init__(context, tag, label=label or tag, parent=parent)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
     def _big(self) -> QFont:
         font = QFont(self.font())
@@ -33,7 +33,8 @@ class Counter(TagWidget):
 
     def sizeHint(self) -> QSize:
         metrics = QFontMetrics(self._big())
-        return QSize(max(150, metrics.horizontalAdvance("000 000 000") + 30),
+        label_w = QFontMetrics(self.font()).horizontalAdvance(self.label + " [bottles/min]")
+        return QSize(max(220, metrics.horizontalAdvance("000 000 000") + 40, label_w + 12),
                      22 + metrics.height() + 8)
 
     def minimumSizeHint(self) -> QSize:

@@ -26,10 +26,12 @@ class EquipmentSymbol(TagWidget):
     """`kind` "motor" (a circle with M) or "valve" (a bow tie)."""
 
     def __init__(self, context: Any, tag: str, label: str = "", kind: str = "motor",
-                 fault: str | None = None, command: str | None = None,
+                 fault: str | None = None, command: str | None = None, compact: bool = False,
                  parent: QWidget | None = None) -> None:
         super().__init__(context, tag, (fault, command), label=label or tag, parent=parent)
         self.kind = kind
+        self.compact = compact  # overview: "label [STATE] mark" in one row, no symbol
+        self.show_label = True  # compact: False when the row already names the equipment
         self.fault_tag = fault
         self.command_tag = command
         self.faceplate_tag = command or tag
@@ -37,10 +39,14 @@ class EquipmentSymbol(TagWidget):
         self._update_tooltip()
 
     def sizeHint(self) -> QSize:
+        if self.compact:
+            label_w = self.fontMetrics().horizontalAdvance(self.label) + 10 if self.show_label \
+                else 0
+            return QSize(label_w + 130, 26)
         return QSize(150, SYMBOL + 48)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(120, SYMBOL + 48)
+        return self.sizeHint() if self.compact else QSize(120, SYMBOL + 48)
 
     def state(self) -> str:
         """RUNNING | STOPPED | FAULT | BAD | ---- (OPEN/CLOSED for valves)."""
@@ -71,11 +77,41 @@ class EquipmentSymbol(TagWidget):
         super()._on_samples(samples)
         self._update_tooltip()
 
+    def _paint_plate(self, painter: QPainter, plate: QRectF, state: str) -> None:
+        """The state text on a filled plate (RUNNING/OPEN) or an outlined one (others)."""
+        bold = QFont(self.font())
+        bold.setBold(True)
+        painter.setFont(bold)
+        if state in ("RUNNING", "OPEN"):
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.colour("running_fill"))
+            painter.drawRect(plate)
+            painter.setPen(theme.colour("running_text"))
+        else:
+            painter.setPen(QPen(theme.colour("text"), 2 if state == "FAULT" else 1))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(plate)
+            painter.setPen(theme.colour("bad_text") if state == "BAD" else theme.colour("text"))
+        painter.drawText(plate, Qt.AlignmentFlag.AlignCenter, state)
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         w = self.width()
         state = self.state()
+        if self.compact:
+            label_w = self.fontMetrics().horizontalAdvance(self.label) + 10 if self.show_label \
+                else 0
+            painter.setPen(theme.colour("text"))
+            if self.show_label:
+                painter.drawText(QRectF(2, 0, label_w, self.height()),
+                                 Qt.AlignmentFlag.AlignVCenter, self.label)
+            plate = QRectF(label_w + 2, 3, 96, self.height() - 6)
+            self._paint_plate(painter, plate, state)
+            self.paint_alarm(painter, QRectF(plate.right() + 4, 3, 20, 20))
+            self.paint_focus(painter)
+            painter.end()
+            return
         painter.setPen(theme.colour("text"))
         bold = QFont(self.font())
         bold.setBold(True)
@@ -106,21 +142,8 @@ class EquipmentSymbol(TagWidget):
             big.setPixelSize(20)
             painter.setFont(big)
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "M")
-        # state text: a filled plate for RUNNING/OPEN, an outlined one otherwise
-        painter.setFont(bold)
         plate = QRectF((w - 96) / 2, box.bottom() + 5, 96, 20)
-        if on:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(theme.colour("running_fill"))
-            painter.drawRect(plate)
-            painter.setPen(theme.colour("running_text"))
-        else:
-            pen = QPen(theme.colour("text"), 2 if state == "FAULT" else 1)
-            painter.setPen(pen)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(plate)
-            painter.setPen(theme.colour("bad_text") if state == "BAD" else theme.colour("text"))
-        painter.drawText(plate, Qt.AlignmentFlag.AlignCenter, state)
+        self._paint_plate(painter, plate, state)
         self.paint_alarm(painter, QRectF(plate.right() + 4, plate.top(), 20, 20))
         self.paint_focus(painter)
         painter.end()

@@ -64,6 +64,7 @@ class Faceplate(QDialog):
         form = QFormLayout(value_box)
         self.value = ValueLabel(context, tag, field_chars=12, parent=value_box)
         self.value.faceplate_tag = ""  # already here: a click must not open a second one
+        self.value.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         form.addRow("Value:", self.value)
         self.quality = QLabel("", value_box)
         self.quality.setWordWrap(True)

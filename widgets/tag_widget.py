@@ -18,7 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QKeyEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from hmi.gui import theme
-from hmi.gui.alarm_table import RTN_UNACK, UNACK
+from hmi.gui.alarm_table import RTN_UNACK, SUPPRESSED, UNACK
 from hmi.project_models import TagConfig
 from hmi.tags import Quality, Sample
 from widgets.alarm_style import paint_alarm_mark
@@ -101,7 +101,11 @@ class TagWidget(QWidget):
 
     # ---- drawing helpers --------------------------------------------------------------------
     def top_alarm(self, tag: str | None = None) -> dict[str, Any] | None:
-        rows = [r for r in self.alarm_rows if tag is None or r["tag"] == tag]
+        """The mark to show: the most important annunciated alarm, else a shelved or
+        out-of-service one (S / X: the operator should know the value is not being watched);
+        an alarm suppressed by design is not shown (the plant state explains it)."""
+        rows = [r for r in self.alarm_rows if (tag is None or r["tag"] == tag)
+                and r["state"] != SUPPRESSED]
         return rows[0] if rows else None
 
     def paint_alarm(self, painter: QPainter, rect: QRectF, tag: str | None = None) -> bool:

@@ -31,10 +31,13 @@ class ValueLabel(TagWidget):
         metrics = QFontMetrics(self.font())
         self._label_min = label_width or 0
         self._label_w = self._label_width(metrics)
+        if self.cfg is not None and self.cfg.type == "string":  # room for the text it holds
+            field_chars = max(field_chars, min(24, self.cfg.length or 12))
         self._field_w = metrics.horizontalAdvance("0" * field_chars) + 16
         unit = self.cfg.unit if self.cfg is not None else ""
         self._unit_w = metrics.horizontalAdvance(unit) + 8 if unit else 0
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        # a value reads best in a compact field next to its label, not stretched across a page
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
     def _label_width(self, metrics: QFontMetrics) -> int:
         """At least the width asked for (a column of labels aligns), never less than the text

@@ -5,6 +5,11 @@ faceplate, another screen, a trend or a notification emits a request here; the m
 decides how to show it. The current user lives here too (`actor`, `actor_changed`), so every
 control can re-check what it may do when someone logs in, switches or locks.
 
+`meta` holds what widgets look up per tag (units, decimals, range, alarm limits, configured
+alarms) and the generated displays (`meta.plant`); `alarms` is the GUI's copy of the standing
+alarms (`hmi.gui.alarm_table.AlarmTable`) that banner, counts and value widgets share;
+`historian()` gives the historian to query in `submit()` jobs.
+
 `submit()` runs blocking work (a journal query, a historian read, an export, a write awaiting
 its read-back) in a worker thread and hands the result back in the GUI thread: one queued call
 per job, never per value. An exception in the job reaches `error_slot` or, by default, the

@@ -10,10 +10,18 @@ requested size. Options this module does not know (`group`, `range`, ...) go to 
 from __future__ import annotations
 
 import os
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import (
+    QEventLoop,
+    QMessageLogContext,
+    QTimer,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtWidgets import QWidget
 
 from hmi.gui import theme
@@ -60,6 +68,21 @@ def wait(seconds: float) -> None:
     loop.exec()
 
 
+def blink_on_in() -> float:
+    """Seconds until both blink rates are in their "on" half (the first 0.4 s of an even
+    second of the monotonic clock the marks blink by)."""
+    now = time.monotonic()
+    into = now % 2.0
+    return 0.0 if into < 0.4 else 2.0 - into + 0.05
+
+
+def _quiet_platform_notes(kind: QtMsgType, _context: QMessageLogContext, text: str) -> None:
+    """The offscreen platform says "This plugin does not support raise()" for every dialog;
+    that is noise in a screenshot run. Everything else still reaches stderr."""
+    if not text.startswith("This plugin does not support"):
+        sys.stderr.write(text + "\n")
+
+
 def take(project: Project, screen: str, out: Path, *, asset: str | None = None,
          tag: str | None = None, theme_name: str = "day", size: tuple[int, int] = (1600, 1000),
          after_s: float = 3.0, data: str | None = None,
@@ -70,6 +93,7 @@ def take(project: Project, screen: str, out: Path, *, asset: str | None = None,
     check_request(project, screen, asset, tag)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = application()
+    qInstallMessageHandler(_quiet_platform_notes)
     theme.apply(app, theme_name)
     station = Station(project, default_data_dir(data), settings=None)
     window = station.window
@@ -91,7 +115,8 @@ def take(project: Project, screen: str, out: Path, *, asset: str | None = None,
                 configure({"asset": asset, "tag": tag, "theme": theme_name,
                            **(options or {})})
         station.bridge.flush_now()
-        wait(0.6)  # layout, replay on show, one more flush and blink phase
+        wait(0.6)  # layout, replay on show, one more flush
+        wait(blink_on_in())  # render blinking marks in their "on" phase
         out.parent.mkdir(parents=True, exist_ok=True)
         if not target.grab().save(str(out), "PNG"):
             raise OSError(f"cannot write {out}")

@@ -138,3 +138,18 @@ def _has_colour(image: QImage, hue_ranges: tuple[tuple[int, int], ...],
 
 def test_sim_project_has_the_expected_tags() -> None:
     assert "Pump.RunCmd" in SIM_PROJECT
+
+
+def test_the_pointer_sits_at_the_value(make_station, qtbot) -> None:
+    station = make_station()
+    bar = AnalogIndicator(station.context, "Tank.Level", "Level")  # 50 % of 0..100
+    qtbot.addWidget(bar)
+    bar.resize(320, bar.sizeHint().height())
+    bar.show()
+    qtbot.waitUntil(lambda: bar.text() == "50.0", timeout=5000)
+    image = bar.grab().toImage()
+    y = 20 + 8 - 4  # in the pointer's triangle, above the bar
+    dark = [x for x in range(image.width()) if image.pixelColor(x, y).value() < 40]
+    assert dark, "no pointer drawn"
+    middle = 10 + (bar.width() - 20) / 2
+    assert abs(sum(dark) / len(dark) - middle) < 3
