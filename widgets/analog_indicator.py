@@ -130,12 +130,28 @@ class AnalogIndicator(TagWidget):
             painter.setBrush(theme.colour("band"))
             painter.drawRect(QRectF(QPointF(self._x(bar, band_lo), bar.top()),
                                     QPointF(self._x(bar, band_hi), bar.bottom())))
-        for limit, row in self.violated():  # the violated band in the priority colour
+        for limit, row in self.violated():  # the violated band in the priority colour,
+            # outlined and numbered so it reads without colour too (yellow is as light as the
+            # normal band in greyscale)
             style = style_of(row.get("priority", limit.priority))
             end = self.high if limit.mark in ("H", "HH") else self.low
             x1, x2 = sorted((self._x(bar, limit.value), self._x(bar, end)))
+            band = QRectF(x1, bar.top(), max(2.0, x2 - x1), bar.height())
             painter.setBrush(QColor(style.colour))
-            painter.drawRect(QRectF(x1, bar.top(), max(2.0, x2 - x1), bar.height()))
+            painter.setPen(QPen(theme.colour("pointer"), 1.5))
+            painter.drawRect(band)
+            if band.width() >= 16:
+                number = QFont(self.font())
+                number.setBold(True)
+                number.setPixelSize(int(bar.height()) - 3)
+                painter.setFont(number)
+                painter.setPen(QColor(style.text_colour))
+                inner = band.adjusted(3, 0, -3, 0)
+                align = (Qt.AlignmentFlag.AlignRight if limit.mark in ("H", "HH")
+                         else Qt.AlignmentFlag.AlignLeft)
+                painter.drawText(inner, align | Qt.AlignmentFlag.AlignVCenter, str(style.number))
+                painter.setFont(self.font())
+            painter.setPen(Qt.PenStyle.NoPen)
         if sample is None or sample.quality is Quality.BAD:
             painter.setBrush(QBrush(theme.colour("bad_hatch"), Qt.BrushStyle.BDiagPattern))
             painter.drawRect(bar)

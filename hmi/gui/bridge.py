@@ -62,6 +62,7 @@ class TagBridge(QObject):
     alarms_changed = Signal(object)  # [alarm summary dict], latest per alarm, in arrival order
     health_changed = Signal(object)  # runtime.device_health(): {device: {...}}
     flushed = Signal(float)  # the flush's own duration in seconds (bench, diagnostics)
+    error = Signal(str)  # a watcher's slot raised: "<slot>: <Error>: <text>", once per slot
 
     def __init__(self, hz: float = 10.0, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +77,7 @@ class TagBridge(QObject):
         self._next_health = 0.0
         self._last_health: dict[str, Any] | None = None
         self.flushes = 0
+        self._failed: set[str] = set()  # slots already reported as failing
         self.flush_times_s: list[float] = []  # the last 1,000 flush durations
         self._timer = QTimer(self)
         # precise: a coarse timer may fire 5 % early, i.e. more than `hz` flushes a second
@@ -201,10 +203,22 @@ class TagBridge(QObject):
             owner, slot = target
             if isinstance(owner, QWidget) and not owner.isVisible():
                 continue  # a hidden screen does not repaint; replay() on show
-            slot(subset)
+            try:
+                slot(subset)
+            except Exception as exc:  # noqa: BLE001 - one broken widget must not keep the
+                # others from their values; reported once per slot (log + `error` signal)
+                self._report(slot, exc)
         if dead:
             self._watches = [w for w in self._watches if w.target() is not None]
             self._reindex()
+
+    def _report(self, slot: SamplesSlot, exc: Exception) -> None:
+        key = getattr(slot, "__qualname__", repr(slot))
+        if key in self._failed:
+            return
+        self._failed.add(key)
+        log.error("watcher %s failed", key, exc_info=exc)
+        self.error.emit(f"{key}: {type(exc).__name__}: {exc}")
 
     def _poll_health(self) -> None:
         if self._runtime is None or time.monotonic() < self._next_health:

@@ -1,10 +1,11 @@
 """The audible annunciation: a per-priority beep pattern until silenced, separate from ack.
 
 ISA-18.2 separates silencing the horn (the operator heard it) from acknowledging an alarm (the
-operator read it and takes responsibility). A new alarm (an alarm entering "unacknowledged")
-starts the horn in its priority's pattern; Silence stops it until the next new alarm;
-acknowledging every alarm stops it too. `QApplication.beep()` is the sound (PySide6-Essentials
-has no QtMultimedia); a plant wires a real horn to a digital output instead.
+operator read it and takes responsibility). A new alarm (one entering "unacknowledged", also
+when it returned and comes back before anyone acknowledged it) starts the horn in its
+priority's pattern; Silence stops it until the next new alarm; acknowledging every alarm stops
+it too. `QApplication.beep()` is the sound (PySide6-Essentials has no QtMultimedia); a plant
+wires a real horn to a digital output instead.
 
 GUI thread only.
 """
@@ -38,7 +39,7 @@ class Horn(QObject):
         self.sounding = ""  # priority of the loudest new alarm, "" = quiet
         self.beeps = 0  # how many beeps so far (tests, diagnostics)
         self._new: dict[str, str] = {}  # alarm -> priority: new since the last silence
-        self._unacked = {n for n, r in alarms.rows.items() if r["state"] in (UNACK, RTN_UNACK)}
+        self._states = {n: r["state"] for n, r in alarms.rows.items()}  # last seen state
         self._burst_left = 0
         self._burst = QTimer(self)
         self._burst.setInterval(BEEP_GAP_MS)
@@ -50,15 +51,12 @@ class Horn(QObject):
     def _on_alarms(self, names: list[str]) -> None:
         for name in names:
             row = self.alarms.rows.get(name)
-            unacked = row is not None and row["state"] == UNACK
-            if unacked and name not in self._unacked:
+            state = row["state"] if row is not None else "A"
+            if state == UNACK and self._states.get(name) != UNACK:  # raised, or raised again
                 self._new[name] = row.get("priority", "low")  # type: ignore[union-attr]
-            if row is None or row["state"] not in (UNACK, RTN_UNACK):
+            elif state not in (UNACK, RTN_UNACK):  # acknowledged, shelved, ...: not new
                 self._new.pop(name, None)
-            if row is not None and row["state"] in (UNACK, RTN_UNACK):
-                self._unacked.add(name)
-            else:
-                self._unacked.discard(name)
+            self._states[name] = state
         self._update()
 
     def silence(self) -> None:

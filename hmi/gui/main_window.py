@@ -34,6 +34,7 @@ from hmi.gui import theme
 from hmi.gui.header import Header
 from hmi.gui.horn import Horn
 from hmi.gui.navigation import History, NavTree, Place, build_screen
+from hmi.gui.registry import SCREENS
 from hmi.gui.shortcuts import SHORTCUTS, HelpDialog
 from widgets.faceplate import Faceplate
 
@@ -339,8 +340,8 @@ class MainWindow(QMainWindow):
                 self.restoreGeometry(QByteArray(geometry))
             screen = self.settings.value("screen", "overview")
             asset = self.settings.value("asset", "")
-            if isinstance(screen, str) and screen:
-                place = (screen, asset if isinstance(asset, str) else "")
+            if isinstance(screen, str) and screen in SCREENS:  # a screen of an older build
+                place = (screen, asset if isinstance(asset, str) else "")  # is not restored
         self.go(*place)
 
     def save_settings(self) -> None:

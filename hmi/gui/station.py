@@ -50,6 +50,7 @@ class Station:
         self.bridge = TagBridge(hz)
         self.bridge.attach(self.runtime)
         self.context = StationContext(self.runtime, self.bridge, Commands(self.runtime))
+        self.bridge.error.connect(self._on_bridge_error)
         self.placeholder_user = actor is None
         self.context.set_actor(actor or placeholder_actor())
         self.window = MainWindow(self.context, settings, self.placeholder_user)
@@ -61,6 +62,10 @@ class Station:
         self.context.setParent(self.window)
         self.window.closing.connect(self.stop)
         self._stopped = False
+
+    def _on_bridge_error(self, text: str) -> None:
+        """A widget failed on its values: the operator sees it; the others keep updating."""
+        self.context.notify(f"display error: {text}", "error")
 
     def start(self) -> None:
         """Start devices and services (StartError if a service cannot start; then nothing

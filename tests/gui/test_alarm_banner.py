@@ -120,3 +120,14 @@ def test_blinking_marks_keep_their_shape(qapp) -> None:
         return image
 
     assert render(0.0) != render(0.6)
+
+
+def test_an_alarm_that_comes_back_unacknowledged_sounds_again(qapp) -> None:
+    table = AlarmTable()
+    horn = Horn(table)
+    table.apply([row("a", "B", "high", 1.0)])
+    horn.silence()
+    table.apply([row("a", "D", "high", 1.0)])  # returned, still unacknowledged: quiet
+    assert horn.sounding == ""
+    table.apply([row("a", "B", "high", 2.0)])  # back again: the operator must hear it
+    assert horn.sounding == "high"

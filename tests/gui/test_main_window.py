@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from hmi.gui.app import install_exception_hook
 from hmi.gui.navigation import PlaceholderScreen, screen_class
@@ -163,3 +163,28 @@ def test_f3_goes_to_the_overview(make_station, qtbot, key: Qt.Key) -> None:
     qtbot.keyClick(QApplication.focusWidget() or window, key)
     qtbot.waitUntil(lambda: window.place == ("overview", ""), timeout=2000)
     window.close()
+
+
+class FailingWidget(QWidget):
+    def __init__(self, bridge: object, tag: str) -> None:
+        super().__init__()
+        bridge.watch(self, [tag], self._on_samples)
+
+    def _on_samples(self, samples: dict) -> None:
+        raise KeyError("a widget bug")
+
+
+def test_a_failing_widget_is_reported_and_the_others_keep_updating(make_station, qtbot) -> None:
+    from widgets.value_label import ValueLabel
+
+    station = make_station()
+    broken = FailingWidget(station.bridge, "Pump.Count")
+    label = ValueLabel(station.context, "Pump.Count", "Count")
+    for widget in (broken, label):
+        qtbot.addWidget(widget)
+        widget.show()
+    qtbot.waitUntil(lambda: "display error" in station.window.notice.text(), timeout=5000)
+    assert "FailingWidget._on_samples: KeyError" in station.window.notice.text()
+    first = label.text()
+    qtbot.waitUntil(lambda: label.text() != first, timeout=5000)  # still counting
+    assert len([n for n in station.window.notifications if "display error" in n[2]]) == 1
