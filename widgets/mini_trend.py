@@ -31,9 +31,16 @@ def load_history(historian: Any, tag: str, t0: float, t1: float) -> list[tuple[f
         return []
     try:
         data = historian.decimated(tag, t0, t1, BUCKETS)
+        before = historian.value_at(tag, t0)
     except LookupError:  # never recorded (history = false, or a new tag)
         return []
-    return [(float(t), float(v)) for t, v in zip(data.t, data.v, strict=False)]
+    points = [(float(t), float(v)) for t, v in zip(data.t, data.v, strict=False)]
+    # the value in force when the window opens: a setpoint stored 20 minutes ago (on change
+    # or heartbeat) still holds now, and its line must start at the left edge
+    if before is not None and isinstance(before.value, int | float) and \
+            not isinstance(before.value, bool) and before.quality is not Quality.BAD:
+        points.insert(0, (t0, float(before.value)))
+    return points
 
 
 class MiniTrend(QWidget):
@@ -112,19 +119,24 @@ class MiniTrend(QWidget):
                          format_number(hi, self.cfg))
         painter.drawText(QRectF(0, area.bottom() - 14, 48, 16), Qt.AlignmentFlag.AlignRight,
                          format_number(lo, self.cfg))
+        # steps, not slopes: the historian stores on change (deadband) and a value holds
+        # until the next sample, so a straight line between two samples would invent values;
+        # the last good value holds until now
         path = QPainterPath()
-        pen_down = False
-        for t, v in self.points:
-            if math.isnan(v) or t < t0:
-                pen_down = False
+        last_y: float | None = None
+        for t, v in [*self.points, (now, math.nan if not self.points else self.points[-1][1])]:
+            x = area.left() + (max(t, t0) - t0) / WINDOW_S * area.width()
+            if last_y is not None:
+                path.lineTo(QPointF(x, last_y))
+            if math.isnan(v):
+                last_y = None
                 continue
-            point = QPointF(area.left() + (t - t0) / WINDOW_S * area.width(),
-                            area.bottom() - (v - lo) / (hi - lo) * area.height())
-            if pen_down:
-                path.lineTo(point)
+            y = area.bottom() - (v - lo) / (hi - lo) * area.height()
+            if last_y is None:
+                path.moveTo(QPointF(x, y))
             else:
-                path.moveTo(point)
-                pen_down = True
+                path.lineTo(QPointF(x, y))
+            last_y = y
         painter.setClipRect(area)
         painter.setPen(QPen(theme.colour("trend"), 1.6))
         painter.drawPath(path)

@@ -25,7 +25,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+from PySide6.QtCore import (
+    QEvent,
+    QMessageLogContext,
+    QObject,
+    QSettings,
+    QTimer,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtWidgets import QApplication
 
 from hmi.gui import theme
@@ -40,10 +48,19 @@ REPORT_ENV = "HMI_GUI_REPORT"  # bench: write startup figures (JSON) to this fil
 ExcHook = Callable[[type[BaseException], BaseException, types.TracebackType | None], Any]
 
 
+def _quiet_platform_notes(_kind: QtMsgType, _context: QMessageLogContext, text: str) -> None:
+    """The offscreen platform says "This plugin does not support raise()" for every window and
+    dialog; that is noise on a console. Everything else Qt says still reaches stderr."""
+    if not text.startswith("This plugin does not support"):
+        sys.stderr.write(text + "\n")
+
+
 def application() -> QApplication:
     """The one QApplication (created on first call)."""
     app = QApplication.instance()
     if app is None:
+        if os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
+            qInstallMessageHandler(_quiet_platform_notes)
         app = QApplication([sys.argv[0] if sys.argv else "hmi"])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName("station")

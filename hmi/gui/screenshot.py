@@ -10,18 +10,11 @@ requested size. Options this module does not know (`group`, `range`, ...) go to 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (
-    QEventLoop,
-    QMessageLogContext,
-    QTimer,
-    QtMsgType,
-    qInstallMessageHandler,
-)
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QWidget
 
 from hmi.gui import theme
@@ -76,13 +69,6 @@ def blink_on_in() -> float:
     return 0.0 if into < 0.4 else 2.0 - into + 0.05
 
 
-def _quiet_platform_notes(kind: QtMsgType, _context: QMessageLogContext, text: str) -> None:
-    """The offscreen platform says "This plugin does not support raise()" for every dialog;
-    that is noise in a screenshot run. Everything else still reaches stderr."""
-    if not text.startswith("This plugin does not support"):
-        sys.stderr.write(text + "\n")
-
-
 def take(project: Project, screen: str, out: Path, *, asset: str | None = None,
          tag: str | None = None, theme_name: str = "day", size: tuple[int, int] = (1600, 1000),
          after_s: float = 3.0, data: str | None = None,
@@ -93,7 +79,6 @@ def take(project: Project, screen: str, out: Path, *, asset: str | None = None,
     check_request(project, screen, asset, tag)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = application()
-    qInstallMessageHandler(_quiet_platform_notes)
     theme.apply(app, theme_name)
     station = Station(project, default_data_dir(data), settings=None)
     window = station.window

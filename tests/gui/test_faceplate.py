@@ -185,3 +185,24 @@ def test_several_faceplates_open_at_once(make_station, qtbot) -> None:
     station.window.close_faceplates()
     assert not first.isVisible()
     assert not second.isVisible()
+
+
+def test_mini_trend_holds_the_value_in_force_from_the_window_start(make_station, qtbot) -> None:
+    import time
+
+    from widgets.mini_trend import load_history
+
+    station = make_station()
+    historian = station.context.historian()
+    qtbot.waitUntil(lambda: station.bridge.current["Tank.Density"].value is not None,
+                    timeout=5000)
+    assert historian.flush(5)
+    t0 = time.time() + 0.001  # after the one stored sample (the lab device reads hourly)
+    points = load_history(historian, "Tank.Density", t0, t0 + 600)
+    assert points[0][0] == t0
+    assert abs(points[0][1] - 1.02) < 1e-6
+    assert load_history(historian, "No.Such.Tag", t0, t0 + 600) == []
+    faceplate = open_faceplate(station, "Tank.Density", qtbot)
+    qtbot.waitUntil(lambda: faceplate.trend.history_loaded, timeout=5000)
+    assert faceplate.trend.points
+    faceplate.close()
