@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from alarms.config import AlarmConfig, alarm_name, cross_check
 from drivers.registry import check_point
+from hmi.display_config import check_displays
 from hmi.mes.config import cross_check as production_cross_check
 from hmi.project_models import DeviceConfig, ProjectModel, TagConfig
 from hmi.security.secrets import resolve  # secrets for drivers: the keyring, with a timeout
@@ -85,16 +86,15 @@ class Project:
     def tag_asset(self, tag: TagConfig) -> str:
         """The tag's ISA-95 path: its own `asset` (absolute if it starts with the project's),
         else its device's, else the project's."""
-        base = self.model.project.asset.strip("/")
         own = tag.asset.strip("/")
         if not own:
             device = self.device(tag.device)
             own = device.asset.strip("/") if device else ""
-        if not own:
-            return base
-        if not base or own.startswith(base):
-            return own
-        return f"{base}/{own}"
+        return resolve_asset(self.model.project.asset, own)
+
+    def resolve_asset(self, path: str) -> str:
+        """An asset path as written in the file -> the full ISA-95 path."""
+        return resolve_asset(self.model.project.asset, path)
 
     def points(self, device: str) -> list[Point]:
         return [point_of(t) for t in self.model.tags if t.device == device]
@@ -122,6 +122,32 @@ class Project:
         from hmi.mes.system_alarms import alarm_configs
 
         return alarm_configs(self.model)
+
+
+def resolve_asset(base: str, own: str) -> str:
+    """`own` under the project's asset `base`, unless it already starts with it (absolute)."""
+    base, own = base.strip("/"), own.strip("/")
+    if not own:
+        return base
+    if not base or own.startswith(base):
+        return own
+    return f"{base}/{own}"
+
+
+def asset_paths(model: ProjectModel) -> set[str]:
+    """Every node of the project's ISA-95 tree: declared assets, device and tag assets, and all
+    their ancestors."""
+    base = model.project.asset
+    leaves = {resolve_asset(base, "")}
+    leaves |= {resolve_asset(base, a.path) for a in model.assets}
+    leaves |= {resolve_asset(base, d.asset) for d in model.devices}
+    devices = {d.name: d.asset for d in model.devices}
+    leaves |= {resolve_asset(base, t.asset or devices.get(t.device, "")) for t in model.tags}
+    paths: set[str] = set()
+    for leaf in leaves:
+        parts = leaf.split("/") if leaf else []
+        paths |= {"/".join(parts[:n]) for n in range(1, len(parts) + 1)}
+    return paths
 
 
 def point_of(tag: TagConfig) -> Point:
@@ -274,6 +300,8 @@ def load_project(path: str | Path) -> Project:
     problems += trend_cross_check(model.trend_groups, {t.name: t.type for t in model.tags})
     problems += production_cross_check(model, {t.name: t for t in model.tags},
                                        {alarm_name(a) for a in model.alarms})
+    problems += check_displays(model.displays, {t.name for t in model.tags}, asset_paths(model),
+                               lambda path: resolve_asset(model.project.asset, path))
     if problems:
         raise ProjectInvalid([
             ProjectError(path, find_line(lines, loc), _field_name(raw, loc), message)

@@ -15,6 +15,7 @@ from hmi.security.config import SecuritySettings
 from hmi.trends.config import TrendGroupConfig
 
 __all__ = ["MesConfig", "ProjectModel"]  # MesConfig moved to hmi.mes.config
+from hmi.display_config import DisplayConfig
 
 Protocol = Literal["modbus-tcp", "modbus-rtu", "opcua", "sim"]
 DataType = Literal["bool", "int16", "uint16", "int32", "uint32", "float32", "float64", "string"]
@@ -128,3 +129,4 @@ class ProjectModel(Strict, ProductionTables):
     historian: HistorianSettings = Field(default_factory=HistorianSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     trend_groups: list[TrendGroupConfig] = Field(default_factory=list)
+    displays: list[DisplayConfig] = Field(default_factory=list)  # layout hints (hmi.displays)
