@@ -52,7 +52,8 @@ def defs_from_project(project: Any) -> list[AlarmDef]:
         tag = project.tag(tag_name)
         return project.tag_asset(tag) if tag is not None else ""
 
-    return build_defs(getattr(project, "all_alarms", project.alarms), area_of)
+    system = getattr(project, "system_alarms", list)()  # the station's own, e.g. MES outbox
+    return build_defs([*getattr(project, "all_alarms", project.alarms), *system], area_of)
 
 
 class AlarmManager:

@@ -113,19 +113,6 @@ class AlarmService:
             line += f", {self.budget.journal.dropped} journal rows dropped (buffer full)"
         return line
 
-    def diagnostics(self) -> dict[str, Any]:
-        """The journal's write state for `Runtime.diagnostics()` and `$station` tags."""
-        usage = self.budget.journal
-        return {
-            "path": str(self.journal.path),
-            "state": "writing" if not self.error else "holding in memory",
-            "error": self.error,
-            "failing_since": self.failing_since,
-            "buffered_rows": self.journal.buffered_rows(),
-            "dropped_rows": usage.dropped,
-            "rows_written": self.journal.rows_written,
-        }
-
     @property
     def writing(self) -> bool:
         return not self.error
@@ -139,6 +126,34 @@ class AlarmService:
         no alarm state. Any thread (the journal buffer is locked)."""
         self.journal.append(JournalEntry(self.clock(), "$station", tag, "", "", 0,
                                          Event.STATION.value, "", value, None, "system", text))
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What the diagnostics screen shows (`Runtime.diagnostics()["services"]`). Any thread:
+        reads counters and derived states only, never waits for the alarm thread."""
+        counts = dict.fromkeys("ABCDEFGH", 0)
+        for record in list(self.manager.records.values()):
+            counts[record.state.value] += 1
+        return {
+            "running": self._started and self._thread.is_alive(),
+            "alarms": sum(counts.values()),
+            "standing": counts["B"] + counts["C"] + counts["D"] + counts["E"],
+            "unacked": counts["B"] + counts["D"],
+            "shelved": counts["F"],
+            "suppressed": counts["G"],
+            "out_of_service": counts["H"],
+            "transitions": self.manager.transitions,
+            "journal_path": str(self.journal.path),
+            "journal_rows_written": self.journal.rows_written,
+            "journal_pending": self.journal.pending(),
+            "queued": self._queue.qsize(),
+            # the journal's write state (issue 11): "" / 0 while it writes
+            "state": "writing" if not self.error else "holding in memory",
+            "error": self.error,
+            "failing_since": self.failing_since,
+            "buffered_rows": self.journal.buffered_rows(),
+            "dropped_rows": self.budget.journal.dropped,
+            "rows_written": self.journal.rows_written,
+        }
 
     def on_batch(self, batch: list[Any]) -> None:
         """Dispatch thread: hand the batch over and return."""

@@ -225,6 +225,73 @@ class Commands:
         except AuditWriteError:
             log.exception("audit entry lost: %s %s %s", action, obj, result)
 
+    def set_context(self, actor: Actor | None, line: str | None = None, *,
+                    work_order: str | None = None, product: str | None = None,
+                    lot: str | None = None, operator: str | None = None
+                    ) -> concurrent.futures.Future[str]:
+        """Change a line's production context (None: unchanged). A new work order completes
+        the current one and starts the new one; `work_order=""` only completes it. Applied in
+        the MES thread exactly as `hmi context set` is, audited like an alarm action; the
+        future gives the one-line result or raises MesCommandError / CommandDenied."""
+        changes = {k: v for k, v in (("work_order", work_order), ("product", product),
+                                     ("lot", lot), ("operator", operator)) if v is not None}
+
+        def call(service: Any, user: str) -> concurrent.futures.Future[str]:
+            return service.set_context(line, user=user, **changes)
+
+        return self._production(actor, f"line {line}" if line else "line", dict(changes), call)
+
+    def set_downtime_reason(self, actor: Actor | None, downtime: str, code: str,
+                            comment: str = "") -> concurrent.futures.Future[str]:
+        """Give a downtime (by its id) a reason from the tree; checked and audited as
+        `set_context`."""
+        details = {"code": code, **({"comment": comment} if comment else {})}
+
+        def call(service: Any, user: str) -> concurrent.futures.Future[str]:
+            return service.set_downtime_reason(downtime, code, user, comment)
+
+        return self._production(actor, f"downtime {downtime}", details, call)
+
+    def _production(self, actor: Actor | None, target: str, details: dict[str, Any],
+                    call: Any) -> concurrent.futures.Future[str]:
+        """The production actions' one path: role "context", audit before and after, then
+        `call(mes_service, user)` in the MES thread."""
+        service = self.mes_service()
+        why = self.check(actor, "context", target)
+        if why is None and service is None:
+            why = "production tracking is not configured"
+        if why is not None:
+            self._audit(actor, "context", target, details, f"denied: {why}")
+            return _failed(CommandDenied(why))
+        assert actor is not None
+        try:
+            requested = self.security.record(actor, "context", target, details, "requested")
+        except AuditWriteError as exc:
+            return _failed(CommandDenied(f"refused: {exc}"))
+        self.security.touch(actor)
+        inner: concurrent.futures.Future[str] = call(service, actor.user)
+        outer: concurrent.futures.Future[str] = concurrent.futures.Future()
+
+        def finish(done: concurrent.futures.Future[str]) -> None:
+            error = done.exception()
+            result = f"refused: {error}" if error is not None else done.result()
+            self._audit(actor, "context", target, {**details, "requested_seq": requested.seq},
+                        result)
+            if error is not None:
+                outer.set_exception(error)
+            else:
+                outer.set_result(result)
+
+        inner.add_done_callback(finish)
+        return outer
+
+    def mes_service(self) -> Any | None:
+        """The station's MES service when production tracking is configured."""
+        for service in getattr(self.runtime, "services", ()):
+            if type(service).__name__ == "MesService" and getattr(service, "active", False):
+                return service
+        return None
+
     def alarm_service(self) -> Any | None:
         for service in getattr(self.runtime, "services", ()):
             if type(service).__name__ == "AlarmService":

@@ -18,6 +18,8 @@ from pydantic import ValidationError
 
 from alarms.config import AlarmConfig, alarm_name, cross_check
 from drivers.registry import check_point
+from hmi.display_config import check_displays
+from hmi.mes.config import cross_check as production_cross_check
 from hmi.project_models import DeviceConfig, ProjectModel, TagConfig
 from hmi.security.secrets import resolve  # secrets for drivers: the keyring, with a timeout
 from hmi.station.config import (
@@ -29,6 +31,7 @@ from hmi.station.config import (
 )
 from hmi.tags import DeviceSpec, Point
 from hmi.toml_lines import find_line, locate
+from hmi.trends.config import cross_check as trend_cross_check
 
 
 @dataclass(frozen=True)
@@ -113,16 +116,15 @@ class Project:
     def tag_asset(self, tag: TagConfig) -> str:
         """The tag's ISA-95 path: its own `asset` (absolute if it starts with the project's),
         else its device's, else the project's."""
-        base = self.model.project.asset.strip("/")
         own = tag.asset.strip("/")
         if not own:
             device = self.device(tag.device)
             own = device.asset.strip("/") if device else ""
-        if not own:
-            return base
-        if not base or own.startswith(base):
-            return own
-        return f"{base}/{own}"
+        return resolve_asset(self.model.project.asset, own)
+
+    def resolve_asset(self, path: str) -> str:
+        """An asset path as written in the file -> the full ISA-95 path."""
+        return resolve_asset(self.model.project.asset, path)
 
     def points(self, device: str) -> list[Point]:
         return [point_of(t) for t in self.model.tags if t.device == device]
@@ -143,7 +145,39 @@ class Project:
         )
 
     def alarm_names(self) -> list[str]:
-        return [alarm_name(a) for a in self.model.alarms]
+        return [alarm_name(a) for a in (*self.model.alarms, *self.system_alarms())]
+
+    def system_alarms(self) -> list[AlarmConfig]:
+        """Alarms the station raises about itself (e.g. the MES outbox over its limit)."""
+        from hmi.mes.system_alarms import alarm_configs
+
+        return alarm_configs(self.model)
+
+
+def resolve_asset(base: str, own: str) -> str:
+    """`own` under the project's asset `base`, unless it already starts with it (absolute)."""
+    base, own = base.strip("/"), own.strip("/")
+    if not own:
+        return base
+    if not base or own.startswith(base):
+        return own
+    return f"{base}/{own}"
+
+
+def asset_paths(model: ProjectModel) -> set[str]:
+    """Every node of the project's ISA-95 tree: declared assets, device and tag assets, and all
+    their ancestors."""
+    base = model.project.asset
+    leaves = {resolve_asset(base, "")}
+    leaves |= {resolve_asset(base, a.path) for a in model.assets}
+    leaves |= {resolve_asset(base, d.asset) for d in model.devices}
+    devices = {d.name: d.asset for d in model.devices}
+    leaves |= {resolve_asset(base, t.asset or devices.get(t.device, "")) for t in model.tags}
+    paths: set[str] = set()
+    for leaf in leaves:
+        parts = leaf.split("/") if leaf else []
+        paths |= {"/".join(parts[:n]) for n in range(1, len(parts) + 1)}
+    return paths
 
 
 def point_of(tag: TagConfig) -> Point:
@@ -304,10 +338,16 @@ def load_project(path: str | Path) -> Project:
     problems = _check_devices(model) + _check_tags(model)
     project = Project(path=path, model=model, lines=lines)
     station_names = {alarm_name(a) for a in project.station_alarms}
-    problems += cross_check(model.alarms, {t.name for t in project.tags})
+    tag_names = {t.name for t in project.tags}  # the file's and the $station tags
+    problems += cross_check(model.alarms, tag_names)
     problems += [(("alarms", i, "name"), f"alarm name {alarm_name(a)!r} is taken by a "
                   f"default {STATION} alarm (tune it in [station.alarms] instead)")
                  for i, a in enumerate(model.alarms) if alarm_name(a) in station_names]
+    problems += trend_cross_check(model.trend_groups, {t.name: t.type for t in project.tags})
+    problems += production_cross_check(model, {t.name: t for t in model.tags},
+                                       {alarm_name(a) for a in model.alarms})
+    problems += check_displays(model.displays, tag_names, asset_paths(model),
+                               lambda path: resolve_asset(model.project.asset, path))
     if problems:
         raise ProjectInvalid([
             ProjectError(path, find_line(lines, loc), _field_name(raw, loc), message)

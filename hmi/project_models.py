@@ -10,8 +10,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alarms.config import AlarmConfig, AlarmSettings
+from hmi.mes.config import MesConfig, ProductionTables
 from hmi.security.config import SecuritySettings
 from hmi.station.config import StationSettings
+from hmi.trends.config import TrendGroupConfig
+
+__all__ = ["MesConfig", "ProjectModel"]  # MesConfig moved to hmi.mes.config
+from hmi.display_config import DisplayConfig
 
 Protocol = Literal["modbus-tcp", "modbus-rtu", "opcua", "sim"]
 DataType = Literal["bool", "int16", "uint16", "int32", "uint32", "float32", "float64", "string"]
@@ -112,18 +117,10 @@ class HistorianSettings(Strict):
     heartbeat_s: float = Field(300, gt=0)  # store at least this often even if unchanged
 
 
-class MesConfig(Strict):
-    """Upstream MES endpoint (OPC UA). The outbox that feeds it comes with the MES issue."""
+class ProjectModel(Strict, ProductionTables):
+    """The whole file. `[mes]`, `[production]`, `[[shifts]]`, `[[downtime_reasons]]`,
+    `[[products]]` and `[[lines]]` come from `hmi.mes.config.ProductionTables`."""
 
-    enabled: bool = False
-    url: str = ""
-    security: Literal["none", "Basic256Sha256-Sign", "Basic256Sha256-SignAndEncrypt"] = "none"
-    username: str | None = None
-    password_secret: str | None = None  # keyring secret name (hmi secrets set NAME)
-    namespace: str = "urn:hmi-station:mes"
-
-
-class ProjectModel(Strict):
     project: ProjectInfo
     assets: list[AssetConfig] = Field(default_factory=list)
     devices: list[DeviceConfig] = Field(default_factory=list)
@@ -131,6 +128,7 @@ class ProjectModel(Strict):
     alarms: list[AlarmConfig] = Field(default_factory=list)
     alarm_settings: AlarmSettings = Field(default_factory=AlarmSettings)
     historian: HistorianSettings = Field(default_factory=HistorianSettings)
-    mes: MesConfig = Field(default_factory=MesConfig)
     station: StationSettings = Field(default_factory=StationSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    trend_groups: list[TrendGroupConfig] = Field(default_factory=list)
+    displays: list[DisplayConfig] = Field(default_factory=list)  # layout hints (hmi.displays)

@@ -43,6 +43,7 @@ SERVICES: tuple[str, ...] = (
     "hmi.security.service:SecurityService",  # first: registers system alarms and permissions
     "hmi.historian.service:HistorianService",
     "alarms.service:AlarmService",
+    "hmi.mes.service:MesService",
 )
 _STOP = object()
 

@@ -8,7 +8,6 @@ import asyncio
 import json
 import signal
 import socket
-import sys
 import threading
 import time
 from collections import Counter
@@ -39,8 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="mean time between random faults, 0 for none (default 120)")
     p.set_defaults(func=cmd_sim)
 
-    p = sub.add_parser("run", help="run the station (headless or with the GUI)",
-                       description="Run the runtime: devices, historian, alarms.")
+    p = sub.add_parser("run", help="run the station (with its window, or --headless)",
+                       description="Run the station: devices, historian, alarms, and the "
+                                   "operator window unless --headless.")
     p.add_argument("project", type=Path)
     p.add_argument("--headless", action="store_true", help="no display: runtime only")
     p.add_argument("--for", dest="duration", type=float, metavar="SECONDS",
@@ -128,8 +128,9 @@ def _status_line(runtime: object) -> str:
             f"{counts.get('uncertain', 0)} uncertain, {counts.get('bad', 0)} bad")
     for service in getattr(runtime, "services", []):
         summary = getattr(service, "status_summary", None)
-        if callable(summary):
-            line += f" | {summary()}"
+        text = summary() if callable(summary) else ""
+        if text:  # a service with nothing configured says nothing
+            line += f" | {text}"
     return line
 
 
@@ -166,29 +167,20 @@ def run_headless(project: Project, data: str | None, duration: float | None,
     return 0
 
 
-def _gui_entry() -> object | None:
-    """The GUI's entry point, or None in a build without the operator screens."""
-    try:
-        from hmi.app import run_gui  # type: ignore[import-not-found]
-    except ModuleNotFoundError as exc:
-        if exc.name != "hmi.app":
-            raise
-        return None
-    return run_gui
-
-
 def _run(project_path: Path, project: Project, args: argparse.Namespace, data: str | None) -> int:
-    run_gui = None if args.headless else _gui_entry()
-    if run_gui is None:
-        if not args.headless:
-            print("note: the operator screens are not in this build yet; running headless",
-                  file=sys.stderr, flush=True)
+    if args.headless:
         return run_headless(project, data, args.duration, args.status_every)
-    return int(run_gui(project_path, data, args.duration))  # type: ignore[operator]
+    from hmi.cli.gui import open_station
+
+    return open_station(project, data, args.duration)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     project = load_project(args.project)
+    if not args.headless:
+        from hmi.cli.gui import require_display
+
+        require_display()  # before anything starts: one line, exit 2
     return _run(args.project, project, args, args.data)
 
 
@@ -259,7 +251,13 @@ def _watch_tags(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if not args.headless:
+        from hmi.cli.gui import require_display
+
+        require_display()
+    from hmi.mes.stub import MesStub, StubThread
     from hmi.simulator.serve import (
+        DEFAULT_MES_PORT,
         DEFAULT_MODBUS_PORT,
         DEFAULT_OPCUA_PORT,
         SimulatorThread,
@@ -269,20 +267,46 @@ def cmd_demo(args: argparse.Namespace) -> int:
     modbus_port = args.modbus_port or (DEFAULT_MODBUS_PORT if _port_free(DEFAULT_MODBUS_PORT)
                                        else 0)
     opcua_port = args.opcua_port or (DEFAULT_OPCUA_PORT if _port_free(DEFAULT_OPCUA_PORT) else 0)
+    mes_port = DEFAULT_MES_PORT if _port_free(DEFAULT_MES_PORT) else 0
+    folder = data_dir(args.data)
     sim = SimulatorThread(modbus_port, opcua_port, seed=None, fault_every_s=args.fault_every)
+    stub = StubThread(MesStub(mes_port, out=folder / "mes-stub.jsonl"))
     try:
         sim.start()
+        stub.start()
     except RuntimeError as exc:
+        sim.stop()
+        stub.stop()
         raise CliError(str(exc)) from None
     try:
-        folder = data_dir(args.data)
         project_path = folder / "demo-project.toml"
-        project_path.write_text(demo_project_text(sim.modbus_port, sim.opcua_port),
-                                encoding="utf-8")
+        project_path.write_text(demo_project_text(sim.modbus_port, sim.opcua_port,
+                                                  stub.stub.port), encoding="utf-8")
         print(f"demo plant: Modbus TCP 127.0.0.1:{sim.modbus_port}, OPC UA "
-              f"opc.tcp://127.0.0.1:{sim.opcua_port}; project {project_path}", flush=True)
+              f"opc.tcp://127.0.0.1:{sim.opcua_port}; MES stub {stub.url} storing to "
+              f"{stub.stub.out}; project {project_path}", flush=True)
         project = load_project(project_path)
+        _demo_work_order(project, folder)
         return _run(project_path, project, args, str(folder))
     finally:
+        stub.stop()
         sim.stop()
+        print(f"MES stub: {len(stub.stub.events)} event(s) stored, {stub.stub.duplicates} "
+              f"duplicate(s) dropped", flush=True)
 
+
+def _demo_work_order(project: Project, folder: Path) -> None:
+    """Give the demo line a work order (once), so its events carry a full context."""
+    from hmi.mes.core import MesCore
+
+    core = MesCore(project, folder)
+    try:
+        line = next(iter(core.lines.values()))
+        if not line.context["work_order"]:
+            core.set_context(line.name, {"work_order": time.strftime("WO-%Y%m%d-001"),
+                                         "product": "WATER05",
+                                         "lot": time.strftime("L%y%j-A"),
+                                         "operator": "demo"}, "demo")
+            core.commit()
+    finally:
+        core.close()

@@ -12,10 +12,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hmi.cli.base import CliError, accept_relative_times
 from hmi.tags import iso_utc
+
+if TYPE_CHECKING:
+    from hmi.cli.display import Bar
 
 PROGRESS_MIN_ROWS = 50_000  # below this an export is quick enough not to need a progress bar
 
@@ -112,35 +115,7 @@ def _check_tags(args: argparse.Namespace) -> list[str]:
     return list(dict.fromkeys(args.tag))
 
 
-class _Progress:
-    """A one-line progress bar on stderr, only when stderr is a terminal and the job is long."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.enabled = total >= PROGRESS_MIN_ROWS and sys.stderr.isatty()
-        self._shown = -1.0
-
-    def step(self, n: int = 1) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self._shown >= 0.2 or self.done >= self.total:
-            self._shown = now
-            frac = self.done / self.total if self.total else 1.0
-            bar = "#" * int(frac * 30)
-            sys.stderr.write(f"\rexport [{bar:<30}] {frac:4.0%} {self.done:,}/{self.total:,} rows")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
 def cmd_export(args: argparse.Namespace) -> int:
-    import csv
-
     tags = _check_tags(args)
     t0, t1 = _range(args)
     with _reader(args) as reader:
@@ -148,38 +123,48 @@ def cmd_export(args: argparse.Namespace) -> int:
         for tag in tags:
             if tag not in present:
                 print(f"hmi: note: nothing recorded for {tag}", file=sys.stderr)
-        progress = _Progress(sum(reader.count(t, t0, t1) for t in present))
-        rows = ((s, tag) for tag in present for s in reader.iter_raw(tag, t0, t1))
-        if args.json:
-            out = sys.stdout
-            out.write("[")
-            first = True
-            for sample, _ in rows:
-                out.write(("\n" if first else ",\n") + json.dumps(sample.to_json()))
-                first = False
-                progress.step()
-            out.write("\n]\n")
-        else:
-            try:
-                handle = (sys.stdout if not args.csv or args.csv == "-"
-                          else open(args.csv, "w", newline="", encoding="utf-8"))  # noqa: SIM115
-            except OSError as exc:
-                raise CliError(f"cannot write {args.csv}: {exc.strerror}") from None
-            try:
-                writer = csv.writer(handle)
-                writer.writerow(["tag", "ts", "value", "quality", "reason"])
-                for sample, tag in rows:
-                    value = "" if sample.value is None else sample.value
-                    writer.writerow([tag, iso_utc(sample.ts), value, str(sample.quality),
-                                     sample.reason])
-                    progress.step()
-            finally:
-                if handle is not sys.stdout:
-                    handle.close()
-        progress.close()
+        from hmi.cli.display import progress_bar
+
+        total = sum(reader.count(t, t0, t1) for t in present)
+        with progress_bar("export", total, total >= PROGRESS_MIN_ROWS and sys.stderr.isatty()
+                          ) as progress:
+            _export_rows(args, reader, present, t0, t1, progress)
     if args.csv and args.csv != "-":
         print(f"exported {progress.done} samples to {args.csv}", file=sys.stderr)
     return 0
+
+
+def _export_rows(args: argparse.Namespace, reader: Any, present: list[str], t0: float,
+                 t1: float, progress: Bar) -> None:
+    import csv
+
+    rows = ((s, tag) for tag in present for s in reader.iter_raw(tag, t0, t1))
+    if args.json:
+        out = sys.stdout
+        out.write("[")
+        first = True
+        for sample, _ in rows:
+            out.write(("\n" if first else ",\n") + json.dumps(sample.to_json()))
+            first = False
+            progress.advance()
+        out.write("\n]\n")
+        return
+    try:
+        handle = (sys.stdout if not args.csv or args.csv == "-"
+                  else open(args.csv, "w", newline="", encoding="utf-8"))  # noqa: SIM115
+    except OSError as exc:
+        raise CliError(f"cannot write {args.csv}: {exc.strerror}") from None
+    try:
+        writer = csv.writer(handle)
+        writer.writerow(["tag", "ts", "value", "quality", "reason"])
+        for sample, tag in rows:
+            value = "" if sample.value is None else sample.value
+            writer.writerow([tag, iso_utc(sample.ts), value, str(sample.quality),
+                             sample.reason])
+            progress.advance()
+    finally:
+        if handle is not sys.stdout:
+            handle.close()
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -29,6 +29,9 @@ COMMAND_MODULES = (
     "hmi.cli.write",
     "hmi.cli.audit",
     "hmi.cli.secrets",
+    "hmi.cli.production",
+    "hmi.cli.mes",
+    "hmi.cli.gui",
     "hmi.bench.harness",
 )
 

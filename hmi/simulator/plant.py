@@ -64,6 +64,25 @@ class BottlingLine:
         return "packer_trip" in self.faults
 
     @property
+    def fault_code(self) -> int:
+        """The filler PLC's diagnosis of what holds it up: 0 none, else 1 + the index of the
+        first active fault in FAULTS (1 jam, 2 inlet valve, 3 packer trip, 4 product hot)."""
+        for code, name in enumerate(FAULTS, start=1):
+            if name in self.faults:
+                return code
+        return 0
+
+    @property
+    def filler_blocked(self) -> bool:
+        """Running but held up downstream: the packer stopped, bottles back up."""
+        return self.filler_running and not self.packer_running
+
+    @property
+    def filler_starved(self) -> bool:
+        """Running but nothing to fill: the tank is (nearly) empty."""
+        return self.filler_running and self.level < 5.0
+
+    @property
     def high_level_switch(self) -> bool:
         return self.level >= 95.0
 

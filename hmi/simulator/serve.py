@@ -27,6 +27,7 @@ STEP_S = 0.1
 NAMESPACE = "urn:hmi-station:demo"
 DEFAULT_MODBUS_PORT = 5020
 DEFAULT_OPCUA_PORT = 4840
+DEFAULT_MES_PORT = 4841  # the reference MES (`hmi mes-stub`) that `hmi demo` starts
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -85,10 +86,13 @@ class FillerModbusMap:
         img.ir[10:12] = _u32(p.good_count)
         img.ir[12:14] = _u32(p.reject_count)
         img.ir[14] = round(p.filler_motor_temp * 10) & 0xFFFF
+        img.ir[15] = p.fault_code
         img.hr[110] = (p.filler_running << 0) | (p.filler_fault << 1) | (p.high_level_switch << 2)
         img.di[0] = p.filler_running
         img.di[1] = p.filler_fault
         img.di[2] = p.high_level_switch
+        img.di[3] = p.filler_blocked
+        img.di[4] = p.filler_starved
 
 
 PACKER_NODES: dict[str, tuple[ua.VariantType, bool]] = {
@@ -296,9 +300,12 @@ def demo_project_path() -> Path:
     return Path(str(resources.files("resources") / "demo" / "project.toml"))
 
 
-def demo_project_text(modbus_port: int, opcua_port: int) -> str:
-    """The demo project with the simulator's ports swapped in."""
+def demo_project_text(modbus_port: int, opcua_port: int, mes_port: int | None = None) -> str:
+    """The demo project with the simulator's ports (and the MES stub's) swapped in."""
     text = demo_project_path().read_text(encoding="utf-8")
     text = re.sub(rf"(?m)^port = {DEFAULT_MODBUS_PORT}\b", f"port = {modbus_port}", text)
+    if mes_port is not None:
+        text = text.replace(f"opc.tcp://127.0.0.1:{DEFAULT_MES_PORT}",
+                            f"opc.tcp://127.0.0.1:{mes_port}")
     return text.replace(f"opc.tcp://127.0.0.1:{DEFAULT_OPCUA_PORT}",
                         f"opc.tcp://127.0.0.1:{opcua_port}")

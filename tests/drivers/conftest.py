@@ -68,3 +68,16 @@ def image_server(server_loop: LoopThread) -> Iterator[Any]:
 
 
 # ---- end of Modbus fixtures --------------------------------------------------------------------
+
+
+# ---- MES fixtures (owner: MES sync) -------------------------------------------------------------
+
+
+@pytest.fixture
+def stubs(tmp_path: Any) -> Iterator[Any]:
+    """Reference MES servers (`hmi.mes.stub`) started on demand; all stopped after the test."""
+    from tests.drivers.mes_fixtures import Stubs
+
+    owner = Stubs(tmp_path)
+    yield owner
+    owner.stop()

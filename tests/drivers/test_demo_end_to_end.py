@@ -124,4 +124,4 @@ address = "hr:0"
 def test_hmi_check_counts_the_demo(capsys) -> None:
     path = Path(__file__).parents[2] / "resources" / "demo" / "project.toml"
     assert main(["check", str(path)]) == 0
-    assert "2 devices, 24 tags" in capsys.readouterr().out
+    assert "2 devices, 27 tags" in capsys.readouterr().out

@@ -1,0 +1,31 @@
+"""`hmi demo` starts the reference MES next to the simulated plant: events with a full
+context reach it while the station runs, and the stub's file holds each one once."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from hmi.cli.main import main
+from tests.drivers.mes_fixtures import stored_lines
+
+
+def test_hmi_demo_delivers_events_to_its_stub(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--headless", "--for", "4", "--data", str(tmp_path),
+                 "--fault-every", "2", "--status-every", "2"])
+    out = capsys.readouterr().out
+    assert code == 0
+    events = stored_lines(tmp_path / "mes-stub.jsonl")
+    kinds = {e["type"] for e in events}
+    assert {"workorder.started", "state.changed"} <= kinds
+    assert all(e["source"] == "line1-hmi" for e in events)
+    assert all(e["context"]["work_order"].startswith("WO-") for e in events)
+    seqs = [e["seq"] for e in events]
+    assert seqs == list(range(1, len(events) + 1))
+    assert re.search(r"mes: Line1 \w+ \(WO-", out)
+    stored = re.search(r"MES stub: (\d+) event\(s\) stored", out)
+    assert stored is not None
+    assert int(stored.group(1)) == len(events)
