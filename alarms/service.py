@@ -148,7 +148,7 @@ class AlarmService:
             "queued": self._queue.qsize(),
             # the journal's write state (issue 11): "" / 0 while it writes
             "state": "writing" if not self.error else "holding in memory",
-            "error": self.error,
+            "write_error": self.error,  # "error" alone means the report failed (screens)
             "failing_since": self.failing_since,
             "buffered_rows": self.journal.buffered_rows(),
             "dropped_rows": self.budget.journal.dropped,

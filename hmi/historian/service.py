@@ -248,7 +248,7 @@ class Historian:
             "running": writer is not None,
             "state": ("stopped" if writer is None else "writing" if writer.writing
                       else "holding in memory"),
-            "error": writer.error if writer else "",  # now; "" once writing works again
+            "write_error": writer.error if writer else "",  # now; "" once writing works
             "failing_since": writer.failing_since if writer else None,
             "buffered_rows": usage.rows,
             "buffered_mb": round(usage.bytes / MB, 3),
@@ -307,9 +307,9 @@ class HistorianService:
         pending = d.get("pending_batches") or 0
         line = (f"history: {d.get('committed_rows') or 0} rows, {size_mb:.1f} MB"
                 + (f", {pending} batches pending" if pending else ""))
-        if d.get("error"):  # the current state only: no stale error once writing resumed
-            line += (f", NOT WRITING ({d['error']}): {d['buffered_rows']} rows held in memory "
-                     f"({d['buffered_mb']:.1f} of {d['buffer_limit_mb']:.0f} MB)")
+        if d.get("write_error"):  # the current state only: no stale error once writing resumed
+            line += (f", NOT WRITING ({d['write_error']}): {d['buffered_rows']} rows held in "
+                     f"memory ({d['buffered_mb']:.1f} of {d['buffer_limit_mb']:.0f} MB)")
         if d.get("dropped_rows"):
             line += f", {d['dropped_rows']} rows dropped (buffer full)"
         return line

@@ -71,7 +71,7 @@ def test_full_disk_holds_rows_says_so_once_and_writes_them_when_space_returns(
                and hist.diagnostics()["buffered_rows"] > 0)
     d = hist.diagnostics()
     assert d["state"] == "holding in memory"
-    assert "full" in d["error"]
+    assert "full" in d["write_error"]
     assert d["dropped_rows"] == 0
     assert not hist.flush(0.3)  # not on disk yet: flush says so instead of lying
     hist.writer.call(lambda: limit_pages(writer_conn(hist), None))
@@ -79,7 +79,7 @@ def test_full_disk_holds_rows_says_so_once_and_writes_them_when_space_returns(
     assert stored(hist, "a") == [float(i) for i in range(310)]  # nothing lost, in order
     assert stored(hist, "b") == [float(i) for i in range(310)]
     d = hist.diagnostics()
-    assert (d["state"], d["error"], d["buffered_rows"]) == ("writing", "", 0)
+    assert (d["state"], d["write_error"], d["buffered_rows"]) == ("writing", "", 0)
     assert "full" in d["last_error"]  # kept for the record, not shown as current
     mine = [r for r in caplog.records if r.name.startswith("hmi.historian")]
     assert not any(r.exc_info for r in mine), "no traceback while the disk is full"
@@ -158,7 +158,7 @@ def test_a_locked_database_is_held_and_caught_up(tmp_path: Path) -> None:
     try:
         other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
         fill(hist, 0, 20, ("a",))
-        wait_until(lambda: "locked" in hist.diagnostics()["error"])
+        wait_until(lambda: "locked" in hist.diagnostics()["write_error"])
         other.execute("COMMIT")
         assert hist.flush(10)
         assert stored(hist, "a") == [float(i) for i in range(20)]
