@@ -254,14 +254,17 @@ def build_plant(project: Project) -> Plant:
     hints = {project.resolve_asset(h.asset): h for h in model.displays}
     descriptions = {project.resolve_asset(a.path): a.description for a in model.assets}
     hidden = {t for h in model.displays for t in h.hide}
-    tag_paths = {project.tag_asset(t) for t in project.tags}
+    # the plant's tags: the $station device's (issue 11) belong on the diagnostics screen,
+    # not among the areas, lines and units (they still trend and alarm like any tag)
+    plant = project.model.tags
+    tag_paths = {project.tag_asset(t) for t in plant}
     depth = _line_depth(tag_paths, base)
 
     def cut(path: str, n: int) -> str:
         return "/".join(path.split("/")[:n])
 
     tags_at: dict[str, list[TagConfig]] = {}
-    for tag in project.tags:
+    for tag in plant:
         if tag.name in hidden:
             continue
         path = project.tag_asset(tag)

@@ -292,6 +292,7 @@ class DiagnosticsScreen(QWidget):
             ("Samples stored / seen", f"{h.get('samples_stored') or 0:,} / "
                                       f"{h.get('samples_seen') or 0:,}"),
             ("Writer lag", lag),
+            ("Writing", _writing(h)),
             ("Last commit", ago(h.get("last_commit_ts"), now) or "-"),
             ("Failed batches", str(h.get("failed_batches") or 0)),
             ("Last error", h.get("last_error") or "none"),
@@ -313,6 +314,7 @@ class DiagnosticsScreen(QWidget):
             ("Transitions", f"{a.get('transitions', 0):,}"),
             ("Journal rows written", f"{a.get('journal_rows_written', 0):,}"),
             ("Journal rows pending", str(a.get("journal_pending", 0))),
+            ("Journal writing", _writing(a)),
             ("Journal file", str(a.get("journal_path", "-"))),
         ])
 
@@ -356,3 +358,11 @@ class DiagnosticsScreen(QWidget):
                 item = self.devices.item(r, 0)
                 if item is not None and item.text() == device:
                     self.devices.selectRow(r)
+
+
+def _writing(d: dict[str, Any]) -> str:
+    """The current write state (issue 11): "yes", or why not and what is held in memory."""
+    if not d.get("write_error"):
+        dropped = d.get("dropped_rows") or 0
+        return "yes" + (f" ({dropped:,} rows dropped earlier: buffer full)" if dropped else "")
+    return f"NO: {d['write_error']}; {d.get('buffered_rows', 0):,} rows held in memory"

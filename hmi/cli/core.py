@@ -80,7 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     print(f"{args.project}: ok: {project.name!r}: {len(project.devices)} devices, "
-          f"{len(project.tags)} tags, {len(project.alarms)} alarms")
+          f"{len(project.model.tags)} tags, {len(project.alarms)} alarms "
+          f"(plus the station's own: {len(project.station_tags)} $station tags, "
+          f"{len(project.station_alarms)} alarms)")
     return 0
 
 
@@ -142,7 +144,8 @@ def run_headless(project: Project, data: str | None, duration: float | None,
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     print(f"running {project.name!r} headless: {len(project.devices)} devices, "
-          f"{len(project.tags)} tags; data in {runtime.data_dir}", flush=True)
+          f"{len(project.model.tags)} tags (+ {len(project.station_tags)} $station); "
+          f"data in {runtime.data_dir}", flush=True)
     runtime.start()
     try:
         started = time.monotonic()
