@@ -53,7 +53,7 @@ def defs_from_project(project: Any) -> list[AlarmDef]:
         return project.tag_asset(tag) if tag is not None else ""
 
     system = getattr(project, "system_alarms", list)()  # the station's own, e.g. MES outbox
-    return build_defs([*project.alarms, *system], area_of)
+    return build_defs([*getattr(project, "all_alarms", project.alarms), *system], area_of)
 
 
 class AlarmManager:

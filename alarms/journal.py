@@ -15,6 +15,7 @@ thread (the service's `hmi-alarms`, or a CLI command).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hmi.tags import iso_utc
+from hmi.writebuffer import JOURNAL_ROW_BYTES, Usage
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alarm_journal (
@@ -68,6 +70,7 @@ CREATE TABLE IF NOT EXISTS alarm_heartbeat (
 );
 """
 
+BUSY_TIMEOUT_S = 2.0
 _INSERT = ("INSERT INTO alarm_journal (ts, alarm, tag, area, priority, severity, event, state, "
            "value, limit_value, user, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 COLUMNS = ("ts", "alarm", "tag", "area", "priority", "severity", "event", "state", "value",
@@ -105,17 +108,22 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False,
+        # 2 s, not longer: a commit waiting on another program's lock blocks the alarm
+        # thread; past 2 s the rows are held in memory and retried (issue 11)
+        self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False,
                                    isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         with self._lock:
             self._db.executescript(SCHEMA)
         self._rows: list[tuple] = []
         self._states: dict[str, tuple[str, float]] = {}
         self._beat: tuple[float, int] | None = None
+        self._finished: dict[int, tuple[str, str, float]] = {}  # command id -> status, result
         self.rows_written = 0
+        self.usage = Usage()  # rows waiting for the disk (see hmi.writebuffer); the owner
+        # (service) shares it with the historian's budget
 
     # ---- writing (buffered, one transaction per flush) ---------------------------------------
     def append(self, entry: JournalEntry) -> None:
@@ -138,17 +146,26 @@ class Journal:
         with self._lock:
             return len(self._rows) + len(self._states)
 
+    def buffered_rows(self) -> int:
+        """Journal rows not yet on disk (any thread)."""
+        return len(self._rows)
+
     def flush(self) -> int:
-        """Commit everything buffered in one durable transaction; returns journal rows written."""
+        """Commit everything buffered in one durable transaction; returns journal rows written.
+
+        If the database refuses (disk full, locked, I/O error), everything is kept for the next
+        flush, in order (states merged, newer over older) and the error is raised: a journal
+        row is never lost to a failing commit (issue 11), only to `trim` when over budget."""
         with self._lock:
             rows, self._rows = self._rows, []
             states, self._states = self._states, {}
             beat, self._beat = self._beat, None
-            if not rows and not states and beat is None:
+            finished, self._finished = self._finished, {}
+            if not rows and not states and beat is None and not finished:
                 return 0
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
             try:
+                db.execute("BEGIN IMMEDIATE")
                 if rows:
                     db.executemany(_INSERT, rows)
                 if states:
@@ -160,12 +177,44 @@ class Journal:
                 if beat is not None:
                     db.execute("INSERT OR REPLACE INTO alarm_heartbeat (id, ts, pid) "
                                "VALUES (1, ?, ?)", beat)
+                if finished:
+                    db.executemany("UPDATE alarm_commands SET status = ?, result = ?, "
+                                   "done_ts = ? WHERE id = ?",
+                                   [(*answer, cid) for cid, answer in finished.items()])
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLITE_FULL may already have rolled it back
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                self._rows = rows + self._rows
+                states.update(self._states)
+                self._states = states
+                self._beat = self._beat or beat
+                finished.update(self._finished)
+                self._finished = finished
+                self._account()
                 raise
             self.rows_written += len(rows)
+            self._account()
             return len(rows)
+
+    def _account(self) -> None:
+        self.usage.rows = len(self._rows)
+        self.usage.bytes = len(self._rows) * JOURNAL_ROW_BYTES
+
+    def trim(self, max_rows: int, max_bytes: int) -> tuple[int, float | None, float | None]:
+        """Drop the oldest unwritten rows beyond the limits: (count, first ts, last ts) of the
+        rows dropped. Only when the journal alone exceeds the whole budget (history goes
+        first: see `hmi.writebuffer`)."""
+        with self._lock:
+            limit = min(max_rows, max_bytes // JOURNAL_ROW_BYTES)
+            excess = len(self._rows) - limit
+            if excess <= 0:
+                return 0, None, None
+            dropped, self._rows = self._rows[:excess], self._rows[excess:]
+            self.usage.dropped += excess
+            self._account()
+            return excess, dropped[0][0], dropped[-1][0]
 
     def purge(self, before: float) -> int:
         """Delete journal rows older than `before` and answered commands; returns rows deleted."""
@@ -239,20 +288,31 @@ class Journal:
     def pending_commands(self) -> list[dict[str, Any]]:
         rows = self._select("SELECT id, ts, action, alarm, args, user, role FROM alarm_commands "
                             "WHERE status = 'pending' ORDER BY id")
+        with self._lock:
+            done = set(self._finished)  # answered, but the answer is not on disk yet
         return [{"id": r[0], "ts": r[1], "action": r[2], "alarm": r[3],
-                 "args": json.loads(r[4]), "user": r[5], "role": r[6]} for r in rows]
+                 "args": json.loads(r[4]), "user": r[5], "role": r[6]} for r in rows
+                if r[0] not in done]
 
     def finish_command(self, command_id: int, status: str, result: str, now: float) -> None:
+        """Answer a command; written with the next `flush` (so a refused write cannot make the
+        service apply the command twice)."""
         with self._lock:
-            self._db.execute("UPDATE alarm_commands SET status = ?, result = ?, done_ts = ? "
-                             "WHERE id = ?", (status, result, now, command_id))
+            self._finished[command_id] = (status, result, now)
 
     def command_status(self, command_id: int) -> tuple[str, str] | None:
+        with self._lock:
+            answer = self._finished.get(command_id)
+        if answer is not None:
+            return answer[0], answer[1]
         rows = self._select("SELECT status, result FROM alarm_commands WHERE id = ?",
                             (command_id,))
         return (rows[0][0], rows[0][1]) if rows else None
 
     def close(self) -> None:
-        self.flush()
-        with self._lock:
-            self._db.close()
+        """Flush and close. A refused final flush is raised after the file is closed."""
+        try:
+            self.flush()
+        finally:
+            with self._lock:
+                self._db.close()

@@ -58,6 +58,7 @@ class Event(StrEnum):
     OOS = "oos"
     IN_SERVICE = "in_service"
     COMMENT = "comment"
+    STATION = "station"  # the station's own events (clock step, lost journal rows), no alarm
     REFUSED = "refused"
 
 

@@ -291,9 +291,12 @@ class ModbusDriver:
         return plan
 
     async def read(self, points: Sequence[Point]) -> list[Sample]:
-        """One sample per point; CommError if the device gives no usable answer."""
+        """One sample per point; CommError if the device gives no usable answer. Modbus has no
+        source timestamp: samples are stamped with the station clock when the reply arrives
+        (`spec.clock`, step-safe: a wall-clock step cannot reorder them)."""
         plan = self._plan_for(points)
-        out = [bad(p.tag, Reason.CONFIG_ERROR, why) for p, why in plan.invalid]
+        clock = self.spec.clock
+        out = [bad(p.tag, Reason.CONFIG_ERROR, why, clock()) for p, why in plan.invalid]
         pending = list(plan.requests)
         while pending:
             request = pending.pop(0)
@@ -307,11 +310,11 @@ class ModbusDriver:
                     plan.requests[at:at + 1] = parts
                     pending[0:0] = parts
                     continue
-                now = time.time()
+                now = clock()
                 detail = exception_text(exc.code)
                 out += [bad(i.point.tag, Reason.DEVICE_ERROR, detail, now) for i in request.items]
                 continue
-            out += self._decode(request, values, time.time())
+            out += self._decode(request, values, clock())
         return out
 
     @staticmethod
@@ -332,7 +335,7 @@ class ModbusDriver:
             if index not in bad_at:
                 decoded[index] = point.to_engineering(decoded[index])
         new, good = tuple.__new__, Quality.GOOD
-        out = [new(Sample, (tag, value, ts, good, "")) for tag, value in zip(tags, decoded,
+        out = [new(Sample, (tag, value, ts, good, "", None)) for tag, value in zip(tags, decoded,
                                                                            strict=True)]
         for index, reason in bad_at.items():
             out[index] = Sample(tags[index], None, ts, Quality.BAD, reason)

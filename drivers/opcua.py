@@ -49,6 +49,7 @@ from drivers.opcua_security import (
 )
 from drivers.opcua_types import (
     DECLARED_VARIANTS,
+    comm_error,
     decode,
     epoch,
     node_problem,
@@ -111,6 +112,9 @@ class OpcUaDriver:
         self._node_errors: dict[str, str] = {}
         self._vtypes: dict[str, ua.VariantType] = {}  # node's own type, learned from values
         self._handles: dict[int, Point] = {}
+        self._reported: set[int] = set()  # handles that delivered their initial value
+        self._clock = device.clock  # station time: receive times and stamps for local values
+        self._skew_s = float(device.skew_s)
         self._next_handle = 0
         self._subscriptions: list[int] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -148,7 +152,7 @@ class OpcUaDriver:
         except (OSError, TimeoutError, ua.UaError) as exc:
             if check is not None and check.problem is not None:
                 raise check.problem from None
-            raise _comm_error(exc, f"cannot connect to {self._url}") from None
+            raise comm_error(exc, f"cannot connect to {self._url}") from None
         self._resolve(namespaces)
         self._health.connected = True
         self._health.extra.update({"endpoint": self._url, "security": self._security})
@@ -243,7 +247,8 @@ class OpcUaDriver:
     async def subscribe(self, points: Sequence[Point], sink: SampleSink) -> None:
         client = self._require()
         self._sink = sink
-        now = time.time()
+        self._reported.clear()
+        now = self._clock()
         broken = [bad(p.tag, Reason.CONFIG_ERROR, self._node_errors[p.tag], now)
                   for p in points if p.tag in self._node_errors]
         usable = [p for p in points if p.tag in self._nodes]
@@ -275,7 +280,7 @@ class OpcUaDriver:
         try:
             result = await client.uaclient.create_subscription(params, self._on_publish)
         except (OSError, TimeoutError, ua.UaError) as exc:
-            raise _comm_error(exc, "cannot create a subscription") from None
+            raise comm_error(exc, "cannot create a subscription") from None
         self._subscriptions.append(result.SubscriptionId)
         revised_s = result.RevisedPublishingInterval * result.RevisedMaxKeepAliveCount / 1000
         self._keepalive_s = max(self._keepalive_s, revised_s)
@@ -292,7 +297,7 @@ class OpcUaDriver:
             try:
                 results = await client.uaclient.create_monitored_items(create)
             except (OSError, TimeoutError, ua.UaError) as exc:
-                raise _comm_error(exc, "cannot create monitored items") from None
+                raise comm_error(exc, "cannot create monitored items") from None
             for request, point, item in zip(requests, batch, results, strict=True):
                 if item.StatusCode.is_good():
                     continue
@@ -337,12 +342,18 @@ class OpcUaDriver:
         """One publish response -> one batch of samples to the sink."""
         batch: list[Sample] = []
         handles = self._handles
+        reported = self._reported
+        received = self._clock()
         for notification in data:
             if isinstance(notification, ua.DataChangeNotification):
                 for item in notification.MonitoredItems:
-                    point = handles.get(item.ClientHandle)
+                    handle = item.ClientHandle
+                    point = handles.get(handle)
                     if point is not None:
-                        batch.append(self._sample(point, item.Value))
+                        change = handle in reported  # not the initial value: fresh data
+                        if not change:
+                            reported.add(handle)
+                        batch.append(self._sample(point, item.Value, received, change))
             elif (isinstance(notification, ua.StatusChangeNotification)
                   and not notification.Status.is_good()):
                 self._mark_lost(f"subscription ended: {notification.Status.name}")
@@ -350,26 +361,41 @@ class OpcUaDriver:
             self._health.notifications += len(batch)
             self._sink(batch)
 
-    def _sample(self, point: Point, value: ua.DataValue | None) -> Sample:
+    def _sample(self, point: Point, value: ua.DataValue | None, received: float,
+                change: bool = False) -> Sample:
+        """A Sample with the server's source time as `ts` and the station's `received` time.
+
+        Skew: a source time more than `skew_s` ahead of the receive time is never right; one
+        that far *behind* means a clock disagreement only for a data change (`change`): a read
+        or a subscription's initial value legitimately carries the time the value last
+        changed, which may be hours ago. Either makes a GOOD value UNCERTAIN, with the reason.
+        """
         if value is None:
-            return bad(point.tag, Reason.BAD_VALUE, "empty value")
-        ts = epoch(value.SourceTimestamp) or epoch(value.ServerTimestamp) or time.time()
+            return bad(point.tag, Reason.BAD_VALUE, "empty value", received)
+        ts = epoch(value.SourceTimestamp) or epoch(value.ServerTimestamp) or received
         status = value.StatusCode
         if status is None or status.value == 0:
             quality, reason = Quality.GOOD, ""
         else:
             quality, reason = quality_of(status)
             if quality is Quality.BAD:
-                return Sample(point.tag, None, ts, quality, reason)
+                return Sample(point.tag, None, ts, quality, reason, received)
         variant = value.Value
         if variant is None or variant.VariantType is ua.VariantType.Null:
-            return Sample(point.tag, None, ts, Quality.BAD, f"{Reason.BAD_VALUE}: no value")
+            return Sample(point.tag, None, ts, Quality.BAD, f"{Reason.BAD_VALUE}: no value",
+                          received)
         if point.tag not in self._vtypes:
             self._vtypes[point.tag] = variant.VariantType
         decoded, problem = decode(point, variant.Value, variant.VariantType)
         if problem:
-            return Sample(point.tag, None, ts, Quality.BAD, f"{Reason.BAD_VALUE}: {problem}")
-        return Sample(point.tag, decoded, ts, quality, reason)
+            return Sample(point.tag, None, ts, Quality.BAD, f"{Reason.BAD_VALUE}: {problem}",
+                          received)
+        skew = ts - received
+        if skew > self._skew_s or (change and -skew > self._skew_s):
+            way = "ahead of" if skew > 0 else "behind"
+            text = f"{Reason.CLOCK_SKEW}: source time {abs(skew):.1f} s {way} the receive time"
+            quality, reason = Quality.UNCERTAIN, f"{reason}; {text}" if reason else text
+        return Sample(point.tag, decoded, ts, quality, reason, received)
 
     async def _poll_loop(self, points: list[Point]) -> None:
         """Tags that cannot (or should not) be monitored, read every poll period."""
@@ -411,7 +437,7 @@ class OpcUaDriver:
     async def read(self, points: Sequence[Point]) -> list[Sample]:
         client = self._require()
         out: dict[str, Sample] = {}
-        now = time.time()
+        now = self._clock()
         usable = []
         for point in points:
             if point.tag in self._node_errors:
@@ -431,10 +457,11 @@ class OpcUaDriver:
             try:
                 values = await client.uaclient.read(params)
             except (OSError, TimeoutError, ua.UaError) as exc:
-                raise _comm_error(exc, "read failed") from None
+                raise comm_error(exc, "read failed") from None
             self._health.record_rtt(time.perf_counter() - started)
+            received = self._clock()
             for point, value in zip(batch, values, strict=True):
-                out[point.tag] = self._sample(point, value)
+                out[point.tag] = self._sample(point, value, received)
         return [out[p.tag] for p in points]
 
     async def write(self, point: Point, value: Scalar) -> None:
@@ -459,7 +486,7 @@ class OpcUaDriver:
         try:
             status = (await client.uaclient.write(request))[0]
         except (OSError, TimeoutError, ua.UaError) as exc:
-            raise _comm_error(exc, "write failed") from None
+            raise comm_error(exc, "write failed") from None
         self._health.record_rtt(time.perf_counter() - started)
         if not status.is_good():
             raise WriteRejected(f"server refused the write to {point.tag}: {status.name}")
@@ -468,27 +495,9 @@ class OpcUaDriver:
         try:
             value = (await client.uaclient.read_attributes([node], ua.AttributeIds.Value))[0]
         except (OSError, TimeoutError, ua.UaError) as exc:
-            raise _comm_error(exc, "read failed") from None
+            raise comm_error(exc, "read failed") from None
         variant = value.Value
         if variant is None or variant.VariantType is ua.VariantType.Null:
             return None
         return variant.VariantType
 
-
-def _comm_error(exc: BaseException, what: str) -> CommError:
-    """Map asyncua/socket failures to the runner's one exception, with a diagnostic kind."""
-    if isinstance(exc, TimeoutError):
-        return CommError(f"{what}: no answer (timeout)", kind="timeout")
-    if isinstance(exc, ConnectionRefusedError):
-        return CommError(f"{what}: connection refused", kind="refused")
-    if isinstance(exc, ua.UaStatusCodeError):
-        code = exc.code
-        kind = ("auth" if code in (ua.StatusCodes.BadUserAccessDenied,
-                                   ua.StatusCodes.BadIdentityTokenInvalid,
-                                   ua.StatusCodes.BadIdentityTokenRejected)
-                else "security" if code in (ua.StatusCodes.BadSecurityChecksFailed,
-                                            ua.StatusCodes.BadCertificateUntrusted,
-                                            ua.StatusCodes.BadSecurityPolicyRejected)
-                else "status")
-        return CommError(f"{what}: {ua.StatusCode(code).name}", kind=kind)
-    return CommError(f"{what}: {str(exc) or type(exc).__name__}", kind="closed")

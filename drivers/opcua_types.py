@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from asyncua import ua
 
+from drivers.base import CommError
 from hmi.tags import Point, Quality, Reason, iso_utc
 
 NODE_HINT = 'e.g. "ns=2;s=Packer.Speed", "ns=2;i=1001" or "nsu=urn:plant;s=Packer.Speed"'
@@ -241,3 +242,22 @@ def type_name(data_type: ua.NodeId | None) -> str:
     if data_type.NamespaceIndex == 0 and data_type.Identifier in BUILTIN_NAMES:
         return BUILTIN_NAMES[data_type.Identifier]
     return data_type.to_string()
+
+
+def comm_error(exc: BaseException, what: str) -> CommError:
+    """Map asyncua/socket failures to the runner's one exception, with a diagnostic kind."""
+    if isinstance(exc, TimeoutError):
+        return CommError(f"{what}: no answer (timeout)", kind="timeout")
+    if isinstance(exc, ConnectionRefusedError):
+        return CommError(f"{what}: connection refused", kind="refused")
+    if isinstance(exc, ua.UaStatusCodeError):
+        code = exc.code
+        kind = ("auth" if code in (ua.StatusCodes.BadUserAccessDenied,
+                                   ua.StatusCodes.BadIdentityTokenInvalid,
+                                   ua.StatusCodes.BadIdentityTokenRejected)
+                else "security" if code in (ua.StatusCodes.BadSecurityChecksFailed,
+                                            ua.StatusCodes.BadCertificateUntrusted,
+                                            ua.StatusCodes.BadSecurityPolicyRejected)
+                else "status")
+        return CommError(f"{what}: {ua.StatusCode(code).name}", kind=kind)
+    return CommError(f"{what}: {str(exc) or type(exc).__name__}", kind="closed")

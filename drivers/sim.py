@@ -41,7 +41,8 @@ class SimDriver:
         self._written: dict[str, Scalar] = {}
         self._counters: dict[str, int] = {}
         self._rng = random.Random(device.name)
-        self._t0 = time.time()
+        self._clock = device.clock  # the station's step-safe time, not time.time
+        self._t0 = self._clock()
 
     async def connect(self) -> None:
         self._health.connected = True
@@ -83,7 +84,7 @@ class SimDriver:
 
     async def read(self, points: Sequence[Point]) -> list[Sample]:
         started = time.perf_counter()
-        now = time.time()
+        now = self._clock()
         samples = [Sample(p.tag, self._value(p, now), now, Quality.GOOD) for p in points]
         self._health.record_rtt(time.perf_counter() - started)
         return samples

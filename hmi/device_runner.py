@@ -257,7 +257,7 @@ class DeviceRunner:
             self._sink(batch)
 
     def _emit_bad(self, reason: Reason, detail: str) -> None:
-        now = time.time()
+        now = self.spec.clock()  # station time: a BAD marker never lands before the last sample
         self._sink([bad(p.tag, reason, detail, now) for p in self.points])
 
     def _on_up(self) -> None:

@@ -18,9 +18,17 @@ from pydantic import ValidationError
 
 from alarms.config import AlarmConfig, alarm_name, cross_check
 from drivers.registry import check_point
+from hmi.display_config import check_displays
 from hmi.mes.config import cross_check as production_cross_check
 from hmi.project_models import DeviceConfig, ProjectModel, TagConfig
 from hmi.security.secrets import resolve  # secrets for drivers: the keyring, with a timeout
+from hmi.station.config import (
+    RESERVED_PREFIX,
+    STATION,
+    build_alarms,
+    station_alarm_specs,
+    station_tag_specs,
+)
 from hmi.tags import DeviceSpec, Point
 from hmi.toml_lines import find_line, locate
 from hmi.trends.config import cross_check as trend_cross_check
@@ -54,11 +62,29 @@ def _show(value: Any) -> str:
 
 @dataclass
 class Project:
-    """A validated project: the model plus lookups the runtime needs."""
+    """A validated project: the model plus lookups the runtime needs.
+
+    `tags` are the file's tags followed by the `$station` device's (added by the loader, see
+    `hmi.station.config`), so every consumer records, trends and alarms them like any tag;
+    `alarms` stay the file's own (the master alarm database that `hmi alarms export` writes),
+    `station_alarms` the tuned default alarms on the station tags."""
 
     path: Path
     model: ProjectModel
     lines: dict = field(default_factory=dict, repr=False)
+    station_tags: list[TagConfig] = field(default_factory=list, repr=False)
+    station_alarms: list[AlarmConfig] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.station_tags:
+            self.station_tags = [TagConfig.model_validate(spec) for spec in
+                                 station_tag_specs([d.name for d in self.model.devices])]
+        if not self.station_alarms:
+            self.station_alarms = build_alarms(station_alarm_specs(
+                self.model.station, [d.name for d in self.model.devices if d.enabled],
+                self.model.historian.enabled))
+        self._tags = self.model.tags + self.station_tags
+        self._by_name = {t.name: t for t in self._tags}
 
     @property
     def name(self) -> str:
@@ -70,14 +96,19 @@ class Project:
 
     @property
     def tags(self) -> list[TagConfig]:
-        return self.model.tags
+        return self._tags
 
     @property
     def alarms(self) -> list[AlarmConfig]:
         return self.model.alarms
 
+    @property
+    def all_alarms(self) -> list[AlarmConfig]:
+        """The file's alarms and the station's: what the alarm manager runs."""
+        return self.model.alarms + self.station_alarms
+
     def tag(self, name: str) -> TagConfig | None:
-        return next((t for t in self.model.tags if t.name == name), None)
+        return self._by_name.get(name)
 
     def device(self, name: str) -> DeviceConfig | None:
         return next((d for d in self.model.devices if d.name == name), None)
@@ -85,16 +116,15 @@ class Project:
     def tag_asset(self, tag: TagConfig) -> str:
         """The tag's ISA-95 path: its own `asset` (absolute if it starts with the project's),
         else its device's, else the project's."""
-        base = self.model.project.asset.strip("/")
         own = tag.asset.strip("/")
         if not own:
             device = self.device(tag.device)
             own = device.asset.strip("/") if device else ""
-        if not own:
-            return base
-        if not base or own.startswith(base):
-            return own
-        return f"{base}/{own}"
+        return resolve_asset(self.model.project.asset, own)
+
+    def resolve_asset(self, path: str) -> str:
+        """An asset path as written in the file -> the full ISA-95 path."""
+        return resolve_asset(self.model.project.asset, path)
 
     def points(self, device: str) -> list[Point]:
         return [point_of(t) for t in self.model.tags if t.device == device]
@@ -122,6 +152,32 @@ class Project:
         from hmi.mes.system_alarms import alarm_configs
 
         return alarm_configs(self.model)
+
+
+def resolve_asset(base: str, own: str) -> str:
+    """`own` under the project's asset `base`, unless it already starts with it (absolute)."""
+    base, own = base.strip("/"), own.strip("/")
+    if not own:
+        return base
+    if not base or own.startswith(base):
+        return own
+    return f"{base}/{own}"
+
+
+def asset_paths(model: ProjectModel) -> set[str]:
+    """Every node of the project's ISA-95 tree: declared assets, device and tag assets, and all
+    their ancestors."""
+    base = model.project.asset
+    leaves = {resolve_asset(base, "")}
+    leaves |= {resolve_asset(base, a.path) for a in model.assets}
+    leaves |= {resolve_asset(base, d.asset) for d in model.devices}
+    devices = {d.name: d.asset for d in model.devices}
+    leaves |= {resolve_asset(base, t.asset or devices.get(t.device, "")) for t in model.tags}
+    paths: set[str] = set()
+    for leaf in leaves:
+        parts = leaf.split("/") if leaf else []
+        paths |= {"/".join(parts[:n]) for n in range(1, len(parts) + 1)}
+    return paths
 
 
 def point_of(tag: TagConfig) -> Point:
@@ -178,6 +234,9 @@ def _pydantic_errors(path: Path, raw: dict, lines: dict, exc: ValidationError
     for err in exc.errors():
         loc = tuple(err["loc"])
         message = err["msg"].removeprefix("Value error, ")
+        if loc and loc[-1] == "[key]":  # a bad key of a table: name the key, not "[key]"
+            loc = loc[:-1]
+            message = f"unknown key: {message[0].lower()}{message[1:]}"
         if err["type"] == "extra_forbidden":
             message = "unknown key (check the spelling)"
         elif err["type"] == "missing":
@@ -192,6 +251,10 @@ def _check_devices(model: ProjectModel) -> list[tuple[tuple, str]]:
     problems: list[tuple[tuple, str]] = []
     seen: set[str] = set()
     for i, dev in enumerate(model.devices):
+        if dev.name.startswith(RESERVED_PREFIX):
+            problems.append((("devices", i, "name"), f"names starting with "
+                             f"{RESERVED_PREFIX!r} are reserved for the station's own "
+                             f"{STATION} device, found {dev.name!r}"))
         if dev.name in seen:
             problems.append((("devices", i, "name"), f"duplicate device name {dev.name!r}"))
         seen.add(dev.name)
@@ -222,6 +285,9 @@ def _check_tags(model: ProjectModel) -> list[tuple[tuple, str]]:
     devices = {d.name: d for d in model.devices}
     seen: set[str] = set()
     for i, tag in enumerate(model.tags):
+        if tag.name.startswith(RESERVED_PREFIX):
+            problems.append((("tags", i, "name"), f"names starting with {RESERVED_PREFIX!r} "
+                             f"are reserved for the station's own tags, found {tag.name!r}"))
         if tag.name in seen:
             problems.append((("tags", i, "name"), f"duplicate tag name {tag.name!r}"))
         seen.add(tag.name)
@@ -270,13 +336,21 @@ def load_project(path: str | Path) -> Project:
     except ValidationError as exc:
         raise ProjectInvalid(_pydantic_errors(path, raw, lines, exc)) from None
     problems = _check_devices(model) + _check_tags(model)
-    problems += cross_check(model.alarms, {t.name for t in model.tags})
-    problems += trend_cross_check(model.trend_groups, {t.name: t.type for t in model.tags})
+    project = Project(path=path, model=model, lines=lines)
+    station_names = {alarm_name(a) for a in project.station_alarms}
+    tag_names = {t.name for t in project.tags}  # the file's and the $station tags
+    problems += cross_check(model.alarms, tag_names)
+    problems += [(("alarms", i, "name"), f"alarm name {alarm_name(a)!r} is taken by a "
+                  f"default {STATION} alarm (tune it in [station.alarms] instead)")
+                 for i, a in enumerate(model.alarms) if alarm_name(a) in station_names]
+    problems += trend_cross_check(model.trend_groups, {t.name: t.type for t in project.tags})
     problems += production_cross_check(model, {t.name: t for t in model.tags},
                                        {alarm_name(a) for a in model.alarms})
+    problems += check_displays(model.displays, tag_names, asset_paths(model),
+                               lambda path: resolve_asset(model.project.asset, path))
     if problems:
         raise ProjectInvalid([
             ProjectError(path, find_line(lines, loc), _field_name(raw, loc), message)
             for loc, message in problems
         ])
-    return Project(path=path, model=model, lines=lines)
+    return project

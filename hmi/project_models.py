@@ -12,9 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from alarms.config import AlarmConfig, AlarmSettings
 from hmi.mes.config import MesConfig, ProductionTables
 from hmi.security.config import SecuritySettings
+from hmi.station.config import StationSettings
 from hmi.trends.config import TrendGroupConfig
 
 __all__ = ["MesConfig", "ProjectModel"]  # MesConfig moved to hmi.mes.config
+from hmi.display_config import DisplayConfig
 
 Protocol = Literal["modbus-tcp", "modbus-rtu", "opcua", "sim"]
 DataType = Literal["bool", "int16", "uint16", "int32", "uint32", "float32", "float64", "string"]
@@ -126,5 +128,7 @@ class ProjectModel(Strict, ProductionTables):
     alarms: list[AlarmConfig] = Field(default_factory=list)
     alarm_settings: AlarmSettings = Field(default_factory=AlarmSettings)
     historian: HistorianSettings = Field(default_factory=HistorianSettings)
+    station: StationSettings = Field(default_factory=StationSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     trend_groups: list[TrendGroupConfig] = Field(default_factory=list)
+    displays: list[DisplayConfig] = Field(default_factory=list)  # layout hints (hmi.displays)

@@ -5,12 +5,19 @@ which applies it to the `TagStore` and hands it to each service (historian, alar
 GUI bridge) in a fixed order. One path means consumers see batches in the same order, never
 concurrently, and a slow consumer shows up in one place (`dispatch_lag_s`). Runs without Qt:
 the GUI subscribes through `hmi.gui.bridge` like any other listener.
+
+The runtime also owns what keeps the data honest (issue 11): the step-safe station clock every
+driver and service stamps with (`hmi.clock`; a detected step becomes a station event in the
+journal and the history), the memory budget the historian and the journal share while their
+databases refuse writes (`hmi.writebuffer`), and the `$station` device's monitor
+(`hmi.station.monitor`), whose samples take the same path as any device's.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import importlib
 import logging
 import queue
@@ -21,10 +28,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from drivers.base import WriteResult, WriteStatus
+from hmi.clock import ClockStep, StationClock
 from hmi.device_runner import DeviceRunner
 from hmi.paths import data_dir as default_data_dir
 from hmi.project import Project
+from hmi.station.config import STATION
+from hmi.station.monitor import StationMonitor
 from hmi.tags import Reason, Sample, Scalar, TagStore, bad
+from hmi.writebuffer import WriteBudget
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +83,15 @@ class Runtime:
     def __init__(self, project: Project, data_dir: Path | str | None = None,
                  services: Sequence[str] | None = SERVICES,
                  clock: Callable[[], float] = time.time) -> None:
+        """`clock` is the wall clock (injectable for tests); what the station stamps data
+        with is `self.clock`, the step-safe `StationClock.now` built on it (`hmi.clock`)."""
         self.project = project
         self.data_dir = default_data_dir(data_dir)
-        self.clock = clock
+        station = project.model.station
+        self.time = StationClock(clock, step_s=station.clock_step_s,
+                                 slew_max_s=station.clock_slew_max_s)
+        self.clock = self.time.now
+        self.write_budget = WriteBudget(station.buffer_rows, station.buffer_mb)
         self.tags = TagStore(t.name for t in project.tags)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._dispatch = threading.Thread(target=self._dispatch_main, name="hmi-dispatch",
@@ -85,7 +102,8 @@ class Runtime:
             if not device.enabled:
                 self._disabled.append(device.name)
                 continue
-            spec = project.device_spec(device, self.data_dir)
+            spec = dataclasses.replace(project.device_spec(device, self.data_dir),
+                                       clock=self.clock, skew_s=station.source_skew_s)
             self.runners[device.name] = DeviceRunner(spec, project.points(device.name), self.post)
         # filled by services as they are built, read by those built after them: alarm defs of
         # the station itself (e.g. $security.lockout) and the alarm permissions (users DB)
@@ -96,6 +114,12 @@ class Runtime:
         self.dispatched_batches = 0
         self.dispatch_lag_s = 0.0
         self._started = False
+        self.monitor = StationMonitor(self)
+        self.time.add_listener(self._on_clock_step)
+
+    @property
+    def disabled_devices(self) -> list[str]:
+        return list(self._disabled)
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -116,6 +140,7 @@ class Runtime:
                 raise StartError(f"{type(service).__name__} could not start: {exc}") from exc
             started.append(service)
         self._dispatch.start()
+        self.monitor.start()
         for name in self._disabled:
             self.post([bad(t.name, Reason.OUT_OF_SERVICE, f"device {name} disabled")
                        for t in self.project.tags if t.device == name])
@@ -129,6 +154,7 @@ class Runtime:
         self._started = False
         for runner in self.runners.values():
             runner.stop()
+        self.monitor.stop()
         self._queue.put(_STOP)
         self._dispatch.join(10.0)
         for service in reversed(self.services):
@@ -198,6 +224,19 @@ class Runtime:
             except Exception:  # a listener bug must not stop dispatch
                 log.exception("tag listener failed")
 
+    def _on_clock_step(self, step: ClockStep) -> None:
+        """A wall-clock step (any thread, from `StationClock.now`): a station event in the
+        alarm journal and the history, and the `$station.clock.*` tags at once. Quick: each
+        service only queues."""
+        for service in self.services:
+            note = getattr(service, "note_clock_step", None)
+            if callable(note):
+                try:
+                    note(step)
+                except Exception:  # one service must not keep the others from the event
+                    log.exception("service %s failed on a clock step", type(service).__name__)
+        self.monitor.note_clock_step(step)
+
     # ---- commands ---------------------------------------------------------------------------
     def submit_write(self, tag: str, value: Scalar, timeout_s: float = 5.0
                      ) -> concurrent.futures.Future[WriteResult]:
@@ -207,7 +246,9 @@ class Runtime:
         runner = self.runners.get(device) if device else None
         if runner is None:
             future: concurrent.futures.Future[WriteResult] = concurrent.futures.Future()
-            why = f"unknown tag {tag!r}" if device is None else f"device {device} is disabled"
+            why = (f"unknown tag {tag!r}" if device is None
+                   else f"{tag} is measured by the station: read-only" if device == STATION
+                   else f"device {device} is disabled")
             future.set_result(WriteResult(tag, WriteStatus.REJECTED, value, None, why))
             return future
         return runner.submit_write(tag, value, timeout_s)
@@ -233,6 +274,7 @@ class Runtime:
             "dispatch": {"batches": self.dispatched_batches,
                          "lag_s": round(self.dispatch_lag_s, 4),
                          "queued": self._queue.qsize()},
+            "station": self.monitor.health(),
         }
 
     def device_health(self) -> dict[str, dict[str, object]]:

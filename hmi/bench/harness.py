@@ -16,7 +16,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
-AREAS = ("tags", "modbus", "opcua", "historian", "alarms", "trends", "mes")
+AREAS = ("tags", "modbus", "opcua", "historian", "alarms", "trends", "mes", "gui",
+         "gui_alarms")
 log = logging.getLogger(__name__)
 
 

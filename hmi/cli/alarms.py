@@ -217,7 +217,8 @@ def cmd_action(args: argparse.Namespace) -> int:
         payload["reason"] = args.comment
     elif action == "comment":
         payload["text"] = args.text
-    if alarm is not None and alarm not in project.alarm_names() + system_alarm_names():
+    station = [a.name for a in project.station_alarms]
+    if alarm is not None and alarm not in project.alarm_names() + system_alarm_names() + station:
         raise CliError(f"unknown alarm {alarm!r} (see `hmi alarms active` or the project file)")
     folder = data_dir(args.data)
     security = Security(folder, project.model.security)

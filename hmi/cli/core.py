@@ -8,7 +8,6 @@ import asyncio
 import json
 import signal
 import socket
-import sys
 import threading
 import time
 from collections import Counter
@@ -39,8 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="mean time between random faults, 0 for none (default 120)")
     p.set_defaults(func=cmd_sim, long_running=True)
 
-    p = sub.add_parser("run", help="run the station (headless or with the GUI)",
-                       description="Run the runtime: devices, historian, alarms.")
+    p = sub.add_parser("run", help="run the station (with its window, or --headless)",
+                       description="Run the station: devices, historian, alarms, and the "
+                                   "operator window unless --headless.")
     p.add_argument("project", type=Path)
     p.add_argument("--headless", action="store_true", help="no display: runtime only")
     p.add_argument("--for", dest="duration", type=float, metavar="SECONDS",
@@ -80,7 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     print(f"{args.project}: ok: {project.name!r}: {len(project.devices)} devices, "
-          f"{len(project.tags)} tags, {len(project.alarms)} alarms")
+          f"{len(project.model.tags)} tags, {len(project.alarms)} alarms "
+          f"(plus the station's own: {len(project.station_tags)} $station tags, "
+          f"{len(project.station_alarms)} alarms)")
     return 0
 
 
@@ -142,7 +144,8 @@ def run_headless(project: Project, data: str | None, duration: float | None,
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     print(f"running {project.name!r} headless: {len(project.devices)} devices, "
-          f"{len(project.tags)} tags; data in {runtime.data_dir}", flush=True)
+          f"{len(project.model.tags)} tags (+ {len(project.station_tags)} $station); "
+          f"data in {runtime.data_dir}", flush=True)
     runtime.start()
     try:
         started = time.monotonic()
@@ -164,29 +167,20 @@ def run_headless(project: Project, data: str | None, duration: float | None,
     return 0
 
 
-def _gui_entry() -> object | None:
-    """The GUI's entry point, or None in a build without the operator screens."""
-    try:
-        from hmi.app import run_gui  # type: ignore[import-not-found]
-    except ModuleNotFoundError as exc:
-        if exc.name != "hmi.app":
-            raise
-        return None
-    return run_gui
-
-
 def _run(project_path: Path, project: Project, args: argparse.Namespace, data: str | None) -> int:
-    run_gui = None if args.headless else _gui_entry()
-    if run_gui is None:
-        if not args.headless:
-            print("note: the operator screens are not in this build yet; running headless",
-                  file=sys.stderr, flush=True)
+    if args.headless:
         return run_headless(project, data, args.duration, args.status_every)
-    return int(run_gui(project_path, data, args.duration))  # type: ignore[operator]
+    from hmi.cli.gui import open_station
+
+    return open_station(project, data, args.duration)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     project = load_project(args.project)
+    if not args.headless:
+        from hmi.cli.gui import require_display
+
+        require_display()  # before anything starts: one line, exit 2
     return _run(args.project, project, args, args.data)
 
 
@@ -257,6 +251,10 @@ def _watch_tags(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if not args.headless:
+        from hmi.cli.gui import require_display
+
+        require_display()
     from hmi.mes.stub import MesStub, StubThread
     from hmi.simulator.serve import (
         DEFAULT_MES_PORT,

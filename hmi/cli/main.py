@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "hmi.cli.secrets",
     "hmi.cli.production",
     "hmi.cli.mes",
+    "hmi.cli.gui",
     "hmi.bench.harness",
 )
 

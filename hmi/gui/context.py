@@ -5,6 +5,11 @@ faceplate, another screen, a trend or a notification emits a request here; the m
 decides how to show it. The current user lives here too (`actor`, `actor_changed`), so every
 control can re-check what it may do when someone logs in, switches or locks.
 
+`meta` holds what widgets look up per tag (units, decimals, range, alarm limits, configured
+alarms) and the generated displays (`meta.plant`); `alarms` is the GUI's copy of the standing
+alarms (`hmi.gui.alarm_table.AlarmTable`) that banner, counts and value widgets share;
+`historian()` gives the historian to query in `submit()` jobs.
+
 `submit()` runs blocking work (a journal query, a historian read, an export, a write awaiting
 its read-back) in a worker thread and hands the result back in the GUI thread: one queued call
 per job, never per value. An exception in the job reaches `error_slot` or, by default, the
@@ -24,6 +29,8 @@ import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from hmi.commands import Actor, Commands
+from hmi.displays import ProjectMeta
+from hmi.gui.alarm_table import AlarmTable
 from hmi.gui.bridge import TagBridge
 
 log = logging.getLogger(__name__)
@@ -49,6 +56,10 @@ class StationContext(QObject):
         self.bridge = bridge
         self.commands = commands if commands is not None else Commands(runtime)
         self._actor: Actor | None = None
+        # per-tag metadata and the generated displays (built once), and the GUI's copy of the
+        # standing alarms that banner, counts and indicators share
+        self.meta = ProjectMeta(runtime.project)
+        self.alarms = AlarmTable(bridge, self)
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="gui-job")
         self._job_done.connect(self._on_job_done)
 
@@ -65,6 +76,15 @@ class StationContext(QObject):
     def why_not(self, action: str, target: str = "") -> str | None:
         """None if the current user may do `action` (on `target`), else the reason to show."""
         return self.commands.check(self._actor, action, target)
+
+    def historian(self) -> Any | None:
+        """The runtime's historian (query methods callable from any thread), or None when the
+        project records no history. Query it in `submit()` jobs, never in the GUI thread."""
+        for service in getattr(self.runtime, "services", ()):
+            historian = getattr(service, "historian", None)
+            if historian is not None:
+                return historian
+        return None
 
     # ---- requests to the main window ------------------------------------------------------------
     def notify(self, text: str, level: str = "info") -> None:

@@ -8,8 +8,12 @@ station.
 A screen is a QWidget subclass constructed as `Screen(context: StationContext, parent=None)`,
 with a class attribute `title` (str). Optional methods the main window calls when present:
 `set_asset(path: str)` (the ISA-95 node to show), `configure(options: dict)` (screenshot flags
-such as `tag`, `group`, `range`), `refresh()` (after the user changed). A screen that is not
-visible must not repaint (watch tags through the bridge, which skips hidden widgets).
+such as `tag`, `group`, `range`), `refresh()` (after the user changed), `ack_selected()` (F8:
+acknowledge what the operator selected; without it F8 acknowledges the banner's selected row),
+`show_tags(tags: list[str], start_s: float, end_s: float)` (the trends screen, on
+`context.show_trend`). A screen that is not visible must not repaint (watch tags through the
+bridge, which skips hidden widgets). A screen whose module is missing, or whose constructor
+raises, is shown as a placeholder (`hmi.gui.navigation.build_screen`).
 """
 
 from __future__ import annotations

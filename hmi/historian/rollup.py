@@ -134,7 +134,8 @@ class Maintenance:
             set_meta(conn, "rollup_1m_until", end)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLITE_FULL may already have rolled it back
+                conn.execute("ROLLBACK")
             raise
         self.until_ms = max(self.until_ms, end)
         return end < end_limit
@@ -166,7 +167,8 @@ class Maintenance:
                              (tag_id, bound)).rowcount
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLITE_FULL may already have rolled it back
+                conn.execute("ROLLBACK")
             raise
         self.purged_rows += max(0, n)
         return nth is not None

@@ -15,6 +15,7 @@ straight line across a night the station was off.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -25,8 +26,15 @@ from hmi.historian.filter import Row, StorageFilter, StoragePolicy, policy_for
 from hmi.historian.query import Decimated, HistoryReader
 from hmi.historian.rollup import Maintenance
 from hmi.historian.schema import DB_NAME, db_size_bytes, get_meta, open_db, set_meta
-from hmi.historian.writer import HistorianWriter, TagIds
+from hmi.historian.writer import (
+    RETRY_MAX_S,
+    RETRY_START_S,
+    Gap,
+    HistorianWriter,
+    TagIds,
+)
 from hmi.tags import Quality, Sample
+from hmi.writebuffer import MB, WriteBudget, is_disk_trouble
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +50,13 @@ class Historian:
                  policies: Mapping[str, StoragePolicy] | None = None,
                  raw_days: float = 30, rollup_days: float = 400, heartbeat_s: float = 300,
                  clock: Callable[[], float] = time.time, maintenance_s: float = 10.0,
-                 busy_timeout_s: float = 5.0) -> None:
+                 busy_timeout_s: float = 5.0, budget: WriteBudget | None = None,
+                 retry_start_s: float = RETRY_START_S, retry_max_s: float = RETRY_MAX_S
+                 ) -> None:
         self.path = Path(path)
+        self.budget = budget or WriteBudget()
+        self.retry_start_s = retry_start_s
+        self.retry_max_s = retry_max_s
         self.clock = clock
         self.raw_days = raw_days
         self.rollup_days = rollup_days
@@ -79,14 +92,18 @@ class Historian:
             return
         conn = open_db(self.path, self.busy_timeout_s)
         ids = TagIds(conn, self.clock)
-        conn.execute("BEGIN IMMEDIATE")
-        ids.ensure(self._tag_names)
-        conn.execute("COMMIT")
         self.maintenance = Maintenance(conn, self.raw_days, self.rollup_days)
         self.writer = HistorianWriter(conn, ids, self.filter, self.maintenance, self.clock,
-                                      self.maintenance_s)
+                                      self.maintenance_s, self.budget, self.retry_start_s,
+                                      self.retry_max_s)
         self._conn = conn
         self._ids = ids
+        try:
+            self.writer.write_tags(self._tag_names)
+        except sqlite3.DatabaseError as exc:  # a full disk at start: run, hold, retry
+            if not is_disk_trouble(exc):
+                raise
+            self.writer.refused(exc)
         self._record_restart()
         self.writer.start()
         log.info("historian recording to %s", self.path)
@@ -113,18 +130,30 @@ class Historian:
                        for r in lasts if r[3] != Quality.BAD]
             log.warning("history: the runtime was not stopped cleanly; gap recorded from %s",
                         time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last_ms / 1000)))
-        self.writer.write_rows(markers)
         for row in markers:
             self.filter.remember(row)
-        conn.execute("BEGIN IMMEDIATE")
+        writer = self.writer
         if gap is not None and gap[0] < now_ms:
-            conn.execute("INSERT INTO gaps (t0, t1, reason) VALUES (?, ?, ?)",
-                         (gap[0], now_ms, gap[1]))
-        set_meta(conn, "clean_stop", 0)
-        conn.execute("COMMIT")
+            writer.defer_gap(Gap(gap[0], now_ms, gap[1]))
+        try:
+            writer.write_rows(markers)
+            conn.execute("BEGIN IMMEDIATE")
+            set_meta(conn, "clean_stop", 0)
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:  # held and retried by the writer thread
+            if not is_disk_trouble(exc):
+                raise
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            writer.refused(exc)
+            writer.hold(markers)
 
     def stop(self) -> None:
-        """Write everything queued, mark every tag "runtime stopped", close. Idempotent."""
+        """Write everything queued, mark every tag "runtime stopped", close. Idempotent.
+
+        With the disk still refusing writes this ends cleanly too: one line says how many held
+        rows are lost, the file is closed, and the next start records the downtime as a gap
+        (the clean-stop mark could not be written)."""
         writer, self.writer = self.writer, None
         if writer is None:
             return
@@ -138,12 +167,26 @@ class Historian:
         markers = self.filter.filter(
             (tag_id, Sample(name, None, now, Quality.BAD, STOPPED))
             for name, tag_id in self._ids.ids.items())
-        writer.write_rows(markers)
-        conn.execute("BEGIN IMMEDIATE")
-        set_meta(conn, "clean_stop", 1)
-        set_meta(conn, "stop_ms", round(now * 1000))
-        conn.execute("COMMIT")
+        held = writer.buffer.usage.rows
+        refused: sqlite3.DatabaseError | None = None
+        try:
+            if held:
+                raise sqlite3.OperationalError(writer.error or "rows still held")
+            writer.write_rows(markers)
+            conn.execute("BEGIN IMMEDIATE")
+            set_meta(conn, "clean_stop", 1)
+            set_meta(conn, "stop_ms", round(now * 1000))
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if not is_disk_trouble(exc):
+                raise
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            refused = exc
         conn.close()
+        if refused is not None:
+            log.error("history: stopped while the database refuses writes (%s): %d held rows "
+                      "are lost; the next start records the downtime as a gap", refused, held)
         log.info("historian stopped: %d batches, %d rows written", writer.committed_batches,
                  writer.committed_rows)
 
@@ -198,16 +241,27 @@ class Historian:
         """What `hmi diag` and the diagnostics screen show. Any thread."""
         writer = self.writer
         maint = self.maintenance
+        usage = self.budget.history
         return {
             "path": str(self.path),
             "size_bytes": db_size_bytes(self.path),
             "running": writer is not None,
+            "state": ("stopped" if writer is None else "writing" if writer.writing
+                      else "holding in memory"),
+            "write_error": writer.error if writer else "",  # now; "" once writing works
+            "failing_since": writer.failing_since if writer else None,
+            "buffered_rows": usage.rows,
+            "buffered_mb": round(usage.bytes / MB, 3),
+            "buffer_limit_rows": self.budget.max_rows,
+            "buffer_limit_mb": self.budget.max_bytes / MB,
+            "dropped_rows": usage.dropped,
+            "lag_s": round(writer.lag_s(), 3) if writer else 0.0,
             "committed_batches": writer.committed_batches if writer else None,
             "committed_rows": writer.committed_rows if writer else None,
             "failed_batches": writer.failed_batches if writer else None,
             "pending_batches": writer.pending if writer else 0,
             "last_commit_ts": writer.last_commit_ts if writer else None,
-            "last_error": writer.last_error if writer else "",
+            "last_error": writer.last_error if writer else "",  # the last refusal, for history
             "samples_seen": self.filter.seen,
             "samples_stored": self.filter.stored,
             "purged_rows": maint.purged_rows if maint else 0,
@@ -225,8 +279,9 @@ class HistorianService:
         settings = runtime.project.model.historian
         self.historian: Historian | None = None
         if settings.enabled:
-            self.historian = Historian.from_project(runtime.project, runtime.data_dir,
-                                                    clock=runtime.clock)
+            self.historian = Historian.from_project(
+                runtime.project, runtime.data_dir, clock=runtime.clock,
+                budget=getattr(runtime, "write_budget", None))
 
     def start(self) -> None:
         if self.historian is not None:
@@ -250,6 +305,27 @@ class HistorianService:
         d = self.historian.diagnostics()
         size_mb = (d.get("size_bytes") or 0) / 1e6
         pending = d.get("pending_batches") or 0
-        return (f"history: {d.get('committed_rows') or 0} rows, {size_mb:.1f} MB"
-                + (f", {pending} batches pending" if pending else "")
-                + (f", ERROR {d['last_error']}" if d.get("last_error") else ""))
+        line = (f"history: {d.get('committed_rows') or 0} rows, {size_mb:.1f} MB"
+                + (f", {pending} batches pending" if pending else ""))
+        if d.get("write_error"):  # the current state only: no stale error once writing resumed
+            line += (f", NOT WRITING ({d['write_error']}): {d['buffered_rows']} rows held in "
+                     f"memory ({d['buffered_mb']:.1f} of {d['buffer_limit_mb']:.0f} MB)")
+        if d.get("dropped_rows"):
+            line += f", {d['dropped_rows']} rows dropped (buffer full)"
+        return line
+
+    def note_clock_step(self, step: Any) -> None:
+        """A wall-clock step becomes a `gaps` row over the interval it made ambiguous (back)
+        or skipped (forward). Any thread."""
+        if step.step_s < 0:
+            why = (f"clock stepped back {-step.step_s:.1f} s: times in this interval were "
+                   f"seen twice (samples with a source time may interleave)")
+        else:
+            why = f"clock stepped forward {step.step_s:.1f} s: no samples in this interval"
+        self.gap(step.before, step.after, why)
+
+    def gap(self, t0: float, t1: float, reason: str) -> None:
+        """Record a station-wide event interval (a clock step) in the history. Any thread."""
+        writer = self.historian.writer if self.historian is not None else None
+        if writer is not None:
+            writer.gap(min(t0, t1), max(t0, t1), reason)

@@ -29,6 +29,7 @@ from hmi.security.signatures import SignatureRecord
 from hmi.security.system_alarms import AUDIT_TAG, LOCKOUT_TAG, SYSTEM_ALARMS
 from hmi.security.users import AuthError
 from hmi.tags import Quality, Sample
+from hmi.writebuffer import is_disk_trouble
 
 log = logging.getLogger(__name__)
 VERIFY_EVERY_S = 3600.0
@@ -51,6 +52,7 @@ class SecurityService:
         self._started = False
         self._last_failure = 0.0
         self._sent: dict[str, bool] = {}
+        self._cycle_error = ""  # the failure being repeated each cycle, said once (issue 11)
         self._next_verify = 0.0
         self._commands: Any = None
         self.keyring = keyring_store.KeyringStatus(False, "?", "not probed")
@@ -110,6 +112,8 @@ class SecurityService:
     def _main(self) -> None:
         next_beat = 0.0
         while not self._stop.wait(self.period_s):
+            failure: Exception | None = None
+            wrote = False  # only a cycle that wrote the heartbeat proves writing works again
             try:
                 now = time.monotonic()
                 self._apply_commands()
@@ -117,11 +121,29 @@ class SecurityService:
                 if now >= next_beat:
                     next_beat = now + station_commands.HEARTBEAT_S
                     station_commands.beat(self.security.db, time.time())
+                    wrote = True
                     self._feed_alarms()
                 if now >= self._next_verify:
                     self._verify()
-            except Exception:  # thread boundary: log, keep serving on the next cycle
-                log.exception("security service cycle failed")
+            except Exception as exc:  # thread boundary: log, keep serving on the next cycle
+                failure = exc
+                if str(exc) != self._cycle_error and not is_disk_trouble(exc):
+                    log.exception("security service cycle failed")
+            self._said(failure, wrote)
+
+    def _said(self, failure: Exception | None, wrote: bool) -> None:
+        """The same failure every second (a full disk refusing the heartbeat) is said once,
+        without a traceback when it is the database's refusal, and its end once (issue 11)."""
+        if failure is None:
+            if self._cycle_error and wrote:
+                log.warning("security service: cycles work again (after: %s)",
+                            self._cycle_error)
+                self._cycle_error = ""
+            return
+        if is_disk_trouble(failure) and str(failure) != self._cycle_error:
+            log.error("security service: the database refuses writes (%s); retried every "
+                      "cycle", failure)
+        self._cycle_error = str(failure)
 
     def _verify(self) -> None:
         self._next_verify = time.monotonic() + VERIFY_EVERY_S

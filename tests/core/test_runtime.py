@@ -133,8 +133,11 @@ def test_services_get_every_batch_in_the_dispatch_thread(project, data_dir, monk
         runtime.stop()
     assert service.stopped
     assert service.threads == {"hmi-dispatch"}
-    assert all(s.tag in {"Fast.Counter", "Fast.Slower", "Slow.Setpoint", "Off.Value"}
+    # issue 11: the loader's $station tags reach the services like any device's tags
+    station = {t.name for t in project.station_tags}
+    assert all(s.tag in {"Fast.Counter", "Fast.Slower", "Slow.Setpoint", "Off.Value"} | station
                for batch in service.batches for s in batch)
+    assert any(s.tag == "$station.disk_free_mb" for batch in service.batches for s in batch)
 
 
 def test_missing_service_module_is_skipped(project, data_dir) -> None:

@@ -223,3 +223,32 @@ def test_request_count_matches_the_plan() -> None:
         assert (summary["requests_per_cycle"], summary["naive_requests_per_cycle"]) == (3, 150)
 
     with_server(points, body)
+
+
+def test_samples_are_stamped_with_the_station_clock_not_time_time() -> None:
+    """Issue 11: Modbus has no source time; a step-safe station clock stamps its samples."""
+    points = [Point("a", "plc", "uint16", "hr:0"), Point("b", "plc", "uint16", "hr:1"),
+              Point("gone", "plc", "uint16", "nowhere:1")]
+    stamps = iter(range(1_000, 1_100))
+
+    async def main() -> list:
+        server = ModbusImageServer()
+        await server.start()
+        spec = DeviceSpec("plc", "modbus-tcp", poll_s=0.2, timeout_s=1.0,
+                          settings={"host": "127.0.0.1", "port": server.port, "unit": 1},
+                          clock=lambda: float(next(stamps)))
+        driver = ModbusDriver(spec, points)
+        try:
+            await driver.connect()
+            return await driver.read(points)
+        finally:
+            await driver.close()
+            await server.stop()
+
+    samples = by_tag(run(main()))
+    assert samples["a"].quality is Quality.GOOD
+    assert samples["a"].ts == samples["b"].ts  # one reply, one stamp
+    assert 1_000 <= samples["a"].ts < 1_100  # from the injected clock, not the wall clock
+    assert samples["gone"].quality is Quality.BAD
+    assert 1_000 <= samples["gone"].ts < 1_100  # the BAD ones too
+    assert samples["a"].received is None  # the station stamped it: no separate receive time

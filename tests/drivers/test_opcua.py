@@ -251,3 +251,50 @@ def test_typed_writes(opcua_server: ServerThread) -> None:
                 await asyncio.to_thread(opcua_server.set, name, value)
 
     run(body)
+
+
+# ---- clock skew (issue 11) -------------------------------------------------------------------
+def test_source_time_is_kept_and_a_skew_marks_the_value_uncertain(
+        opcua_server: ServerThread) -> None:
+    points = [pt("Speed")]
+    behind, ahead = Collector(), Collector()
+
+    async def body() -> None:
+        # the station's clock 60 s ahead of the server: fresh changes look 60 s old
+        station = DeviceSpec("plc1", "opcua", poll_s=0.2, timeout_s=2.0,
+                             settings={"url": opcua_server.url, "publishing_ms": 50},
+                             clock=lambda: time.time() + 60.0, skew_s=5.0)
+        driver = OpcUaDriver(station, points)
+        await driver.connect()
+        try:
+            await driver.subscribe(points, behind)
+            first = (await behind.wait_for(lambda d: "Speed" in d))["Speed"]
+            assert first.good  # the initial value may carry an old time: not a skew
+            await asyncio.to_thread(opcua_server.set, "Speed", 11.5)
+            latest = await behind.wait_for(lambda d: d["Speed"].value == 11.5)
+            sample = latest["Speed"]
+            assert sample.quality is Quality.UNCERTAIN
+            assert sample.reason.startswith("clock skew: source time 60.")
+            assert sample.reason.endswith("s behind the receive time")
+            assert sample.received - sample.ts == pytest.approx(60.0, abs=2.0)  # both kept
+        finally:
+            await driver.close()
+            await asyncio.to_thread(opcua_server.set, "Speed", 10.0)
+        # the station's clock behind the server: a source time in the future is never right
+        station = DeviceSpec("plc1", "opcua", poll_s=0.2, timeout_s=2.0,
+                             settings={"url": opcua_server.url, "publishing_ms": 50},
+                             clock=lambda: time.time() - 60.0, skew_s=5.0)
+        driver = OpcUaDriver(station, points)
+        await driver.connect()
+        try:
+            read = (await driver.read(points))[0]
+            assert read.quality is Quality.UNCERTAIN
+            assert "s ahead of the receive time" in read.reason
+            await driver.subscribe(points, ahead)
+            latest = await ahead.wait_for(lambda d: "Speed" in d)
+            assert latest["Speed"].quality is Quality.UNCERTAIN
+            assert latest["Speed"].value == 10.0
+        finally:
+            await driver.close()
+
+    run(body)

@@ -37,7 +37,7 @@ def test_browse_toml_loads_as_project(opcua_server: ServerThread, tmp_path: Path
         '[project]\nname = "browsed"\n\n[[devices]]\nname = "plc1"\nprotocol = "opcua"\n'
         f'url = "{opcua_server.url}"\n\n{tags}', encoding="utf-8")
     loaded = load_project(project)
-    by_name = {t.name: t for t in loaded.tags}
+    by_name = {t.name: t for t in loaded.model.tags}  # the file's own (the loader adds $station)
     assert len(by_name) == 20
     speed = by_name["Speed"]
     assert speed.node == f"nsu={NAMESPACE};s=Plant.Speed"

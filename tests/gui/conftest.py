@@ -8,7 +8,22 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.gui.stations import make_station
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+__all__ = ["make_station"]  # a fixture every GUI test module may use
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gc_in_the_gui_thread(qapp) -> Iterator[None]:
+    """As the station does (hmi.gui.gc_guard): a cycle holding a QObject must never be
+    collected by a producer or worker thread, which crashes Qt later."""
+    from hmi.gui.gc_guard import GuiThreadCollector
+
+    collector = GuiThreadCollector()
+    collector.start()
+    yield
+    collector.stop()
 
 
 @pytest.fixture(autouse=True)

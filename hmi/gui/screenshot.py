@@ -1,0 +1,111 @@
+"""`hmi screenshot`: run the station on a project offscreen for a while, then render one screen
+(or a faceplate) to a PNG. For the docs, for tests, for bug reports.
+
+Everything an operator would see is real: the runtime reads the devices for `after_s` seconds,
+alarms come and go, the bridge flushes, then the window (header included) is rendered at the
+requested size. Options this module does not know (`group`, `range`, ...) go to the screen's
+`configure()`, so screens added later plug in without changes here. GUI thread only.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QWidget
+
+from hmi.gui import theme
+from hmi.gui.registry import SCREENS
+from hmi.gui.station import Station
+from hmi.paths import data_dir as default_data_dir
+from hmi.project import Project
+
+EXTRA_SCREENS = ("faceplate",)
+
+
+class ScreenshotError(ValueError):
+    """Bad input (unknown screen, asset or tag): the CLI prints it and exits 2."""
+
+
+def screen_names() -> list[str]:
+    return [*SCREENS, *EXTRA_SCREENS]
+
+
+def check_request(project: Project, screen: str, asset: str | None, tag: str | None) -> None:
+    """Refuse an unknown screen, asset or tag before anything starts."""
+    if screen not in screen_names():
+        raise ScreenshotError(f"unknown screen {screen!r} (screens: {', '.join(screen_names())})")
+    if tag is not None and project.tag(tag) is None:
+        raise ScreenshotError(f"unknown tag {tag!r}")
+    if asset:
+        from hmi.displays import build_plant
+
+        plant = build_plant(project)
+        level = {"line": "line", "unit": "unit"}.get(screen)
+        if plant.find(asset, level) is None:
+            known = ", ".join(n.path for n in (plant.lines if level == "line" else
+                                                plant.units if level == "unit" else
+                                                plant.by_path.values()))
+            raise ScreenshotError(f"unknown asset {asset!r} (assets: {known or 'none'})")
+    if screen == "faceplate" and not project.tags:
+        raise ScreenshotError("the project has no tags to show a faceplate of")
+
+
+def wait(seconds: float) -> None:
+    """Run the Qt event loop for `seconds` (values flow, timers fire, widgets repaint)."""
+    loop = QEventLoop()
+    QTimer.singleShot(max(0, round(seconds * 1000)), loop.quit)
+    loop.exec()
+
+
+def blink_on_in() -> float:
+    """Seconds until both blink rates are in their "on" half (the first 0.4 s of an even
+    second of the monotonic clock the marks blink by)."""
+    now = time.monotonic()
+    into = now % 2.0
+    return 0.0 if into < 0.4 else 2.0 - into + 0.05
+
+
+def take(project: Project, screen: str, out: Path, *, asset: str | None = None,
+         tag: str | None = None, theme_name: str = "day", size: tuple[int, int] = (1600, 1000),
+         after_s: float = 3.0, data: str | None = None,
+         options: dict[str, Any] | None = None) -> Path:
+    """Render `screen` after `after_s` seconds of running; returns the PNG's path."""
+    from hmi.gui.app import application
+
+    check_request(project, screen, asset, tag)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = application()
+    theme.apply(app, theme_name)
+    station = Station(project, default_data_dir(data), settings=None)
+    window = station.window
+    try:
+        station.start()
+        window.resize(*size)
+        window.show()
+        wait(after_s)
+        target: QWidget = window
+        if screen == "faceplate":
+            faceplate = window.open_faceplate(tag or project.tags[0].name)
+            if faceplate is None:
+                raise ScreenshotError(f"no faceplate for {tag!r}")
+            target = faceplate
+        else:
+            window.go(screen, asset or "")
+            configure = getattr(window.screen(screen), "configure", None)
+            if callable(configure):
+                configure({"asset": asset, "tag": tag, "theme": theme_name,
+                           **(options or {})})
+        station.bridge.flush_now()
+        wait(0.6)  # layout, replay on show, one more flush
+        wait(blink_on_in())  # render blinking marks in their "on" phase
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not target.grab().save(str(out), "PNG"):
+            raise OSError(f"cannot write {out}")
+    finally:
+        station.close()
+        wait(0.05)
+    return out

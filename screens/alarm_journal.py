@@ -1,0 +1,415 @@
+"""The alarm journal screen: what happened to the alarms over a time range, and CSV export.
+
+Queries and exports run in a worker (`context.submit`) with their own SQLite connection, so a
+year of journal never freezes the window nor holds up the alarm thread's commits. A query
+shows at most `DISPLAY_LIMIT` rows (newest first) and says so; the export writes every
+matching row, with a progress bar and a Cancel button, through a temporary file (a cancelled
+export leaves nothing behind).
+
+Ranges: last hour, this shift, last 24 hours, or from-to. "This shift" follows the project's
+`[[shifts]]` calendar (`hmi.mes.calendar`); a project without shifts uses `SHIFT_STARTS_H`
+local time (06:00, 14:00, 22:00). Filters are those of
+`hmi alarms journal` (area and below, priority, event, state) plus free text.
+
+GUI thread only, except what runs in the worker.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QDateTime, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateTimeEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from alarms import journal_export
+from alarms.config import alarm_name
+from alarms.journal_export import JournalFilter
+from alarms.states import Event, State
+from hmi.gui.context import StationContext
+from hmi.mes.calendar import ShiftCalendar
+from widgets.alarm_filter import PRIORITY_ORDER, areas_with_parents
+from widgets.alarm_table import AlarmMarkDelegate
+from widgets.journal_table import COLUMN, EVENT_TEXT, JournalTableModel
+
+DISPLAY_LIMIT = 20_000
+SHIFT_STARTS_H = (6, 14, 22)
+RANGES = (("Last hour", "hour"), ("This shift", "shift"), ("Last 24 hours", "day"),
+          ("From - to", "custom"))
+TEXT_DELAY_MS = 300
+COLUMN_WIDTHS = {"mark": 34, "time": 170, "event": 130, "alarm": 210, "value": 120,
+                 "limit": 110, "state": 110, "user": 80, "comment": 260, "area": 140}
+
+
+def shift_start(now: float, starts_h: tuple[int, ...] = SHIFT_STARTS_H) -> float:
+    """When the shift running at `now` began (local time; epoch seconds)."""
+    lt = time.localtime(now)
+    midnight = time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 0, 0, 0, 0, 0, -1))
+    candidates = [midnight + h * 3600 for h in starts_h]
+    candidates.append(midnight - 86400 + max(starts_h) * 3600)
+    return max(c for c in candidates if c <= now)
+
+
+def time_range(kind: str, now: float, calendar: ShiftCalendar | None = None
+               ) -> tuple[float, float]:
+    """(start, end) in epoch seconds. "shift": the shift running now from the project's
+    `[[shifts]]` (issue 15's calendar), else the last one that ran (start to end); a project
+    without shifts uses `SHIFT_STARTS_H`."""
+    if kind == "hour":
+        return now - 3600.0, now
+    if kind == "shift":
+        if calendar is not None and not calendar.empty:
+            current = calendar.at(now)
+            if current is not None:
+                return current.start, now
+            past = [s for s in calendar.instances(now - 8 * 86400.0, now) if s.end <= now]
+            if past:
+                return past[-1].start, past[-1].end
+        return shift_start(now), now
+    return now - 86400.0, now
+
+
+def describe(manager: Any) -> tuple[dict[str, str], list[str]]:
+    """Alarm thread: every alarm's message and area, as the running manager knows them."""
+    return ({name: d.config.message for name, d in manager.defs.items()},
+            sorted({d.area for d in manager.defs.values()}))
+
+
+def query_job(path: Path, messages: dict[str, str], seq: int, flt: JournalFilter
+              ) -> tuple[int, list[dict[str, Any]]]:
+    """Worker thread: one page of journal rows, tagged with the query's sequence number."""
+    return seq, journal_export.query(path, flt, messages, limit=DISPLAY_LIMIT + 1)
+
+
+class _Progress(QObject):
+    """Carries an export's progress from the worker to the GUI thread (queued signal), a few
+    dozen times per export, never per row."""
+
+    progressed = Signal(int, int)  # rows written, total (0 = still querying)
+
+    def report(self, done: int, total: int) -> None:  # worker thread
+        if shiboken6.isValid(self):  # the screen may have been closed during the export
+            self.progressed.emit(done, total)
+
+
+class AlarmJournalScreen(QWidget):
+    """The alarm journal (registry name "journal")."""
+
+    title = "Alarm journal"
+    query_finished = Signal(int)  # rows shown
+    export_finished = Signal(str, int)  # file, rows written ("" and -1: failed or cancelled)
+
+    def __init__(self, context: StationContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("alarmJournal")
+        self._context = context
+        project = context.runtime.project
+        service = context.commands.alarm_service()
+        self.journal_path = Path(service.journal.path) if service is not None else \
+            Path(context.runtime.data_dir) / "alarms.db"
+        self._messages = {alarm_name(cfg): cfg.message for cfg in project.alarms}
+        areas = {project.tag_asset(t) for t in project.tags}
+        units = {t.name: (t.unit, t.decimals) for t in project.tags}
+        self._root = project.model.project.asset.strip("/")
+        self.calendar = ShiftCalendar(project.model.shifts, project.model.production.timezone)
+        self._seq = 0  # the latest query; older answers are dropped
+        self._queried = False
+        self._cancel: threading.Event | None = None
+        self._progress = _Progress(self)
+        self._progress.progressed.connect(self._on_export_progress)
+        bools = frozenset(t.name for t in project.tags if t.type == "bool" or (
+            t.type is None and (t.address or "").split(":")[0] in ("coil", "di")))
+        self.model = JournalTableModel(units, self, self._root, bools)
+        self._build(areas_with_parents({a for a in areas if a}, self._root))
+        if service is not None:  # the station's own alarms (security) too
+            context.when_done(service.call(describe), self._on_described)
+        self._text_timer = QTimer(self)
+        self._text_timer.setSingleShot(True)
+        self._text_timer.setInterval(TEXT_DELAY_MS)
+        self._text_timer.timeout.connect(self.run_query)
+
+    # ---- layout ----------------------------------------------------------------------------------
+    def _build(self, areas: list[str]) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        row = QHBoxLayout()
+        self.range = QComboBox(self)
+        self.range.setObjectName("journalRange")
+        for text, kind in RANGES:
+            self.range.addItem(text, kind)
+        self.range.setCurrentIndex(1)
+        self.range.currentIndexChanged.connect(self._on_range_changed)
+        row.addWidget(QLabel("&Range:", self, buddy=self.range))
+        row.addWidget(self.range)
+        self.start = QDateTimeEdit(self)
+        self.end = QDateTimeEdit(self)
+        for edit, name in ((self.start, "journalFrom"), (self.end, "journalTo")):
+            edit.setObjectName(name)
+            edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+            edit.setCalendarPopup(True)
+            edit.dateTimeChanged.connect(self._on_custom_changed)
+            row.addWidget(edit)
+        self.area = QComboBox(self)
+        self.area.setObjectName("journalArea")
+        self.area.addItem("All areas", None)
+        for area in areas:
+            shown = area.removeprefix(self._root + "/") if self._root and area != self._root \
+                else area
+            self.area.addItem(shown, area)
+        self.priority = QComboBox(self)
+        self.priority.setObjectName("journalPriority")
+        self.priority.addItem("All priorities", None)
+        for number, priority in enumerate(PRIORITY_ORDER, 1):
+            self.priority.addItem(f"{number} {priority}", priority)
+        self.event = QComboBox(self)
+        self.event.setObjectName("journalEvent")
+        self.event.addItem("All events", None)
+        for event in Event:
+            self.event.addItem(EVENT_TEXT.get(event.value, event.value), event.value)
+        self.state = QComboBox(self)
+        self.state.setObjectName("journalState")
+        self.state.addItem("All states", None)
+        for state in State:
+            self.state.addItem(state.label, state.value)
+        for combo in (self.area, self.priority, self.event, self.state):
+            combo.currentIndexChanged.connect(self.run_query)
+            row.addWidget(combo)
+        self.text = QLineEdit(self)
+        self.text.setObjectName("journalText")
+        self.text.setPlaceholderText("Text: alarm, tag, message, user, comment (Ctrl+F)")
+        self.text.setClearButtonEnabled(True)
+        self.text.textChanged.connect(self._on_text_changed)
+        row.addWidget(self.text, 1)
+        self.query_button = QPushButton("&Query", self)
+        self.query_button.setObjectName("journalQuery")
+        self.query_button.setToolTip("read the journal again (F5)")
+        self.query_button.clicked.connect(self.run_query)
+        row.addWidget(self.query_button)
+        self.export_button = QPushButton("&Export CSV...", self)
+        self.export_button.setObjectName("journalExport")
+        self.export_button.setToolTip("every matching row, not only those shown (Ctrl+E)")
+        self.export_button.clicked.connect(self._on_export_clicked)
+        row.addWidget(self.export_button)
+        layout.addLayout(row)
+
+        self.table = QTableView(self)
+        self.table.setObjectName("journalTable")
+        self.table.setModel(self.model)
+        self.table.setItemDelegateForColumn(COLUMN["mark"], AlarmMarkDelegate(self.table,
+                                                                              blink=False))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        for key, width in COLUMN_WIDTHS.items():
+            self.table.setColumnWidth(COLUMN[key], width)
+        self.table.horizontalHeader().setSectionResizeMode(COLUMN["message"],
+                                                           QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.table, 1)
+
+        bottom = QHBoxLayout()
+        self.status = QLabel(self)
+        self.status.setObjectName("journalStatus")
+        bottom.addWidget(self.status, 1)
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("journalExportProgress")
+        self.progress.setVisible(False)
+        bottom.addWidget(self.progress)
+        self.cancel_button = QPushButton("Cancel export", self)
+        self.cancel_button.setObjectName("journalExportCancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_export)
+        bottom.addWidget(self.cancel_button)
+        layout.addLayout(bottom)
+
+        for key, slot in (("F5", self.run_query), ("Ctrl+E", self._on_export_clicked),
+                          ("Ctrl+F", self._on_focus_text)):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+        self._on_range_changed()
+
+    # ---- the query -------------------------------------------------------------------------------
+    def current_filter(self) -> JournalFilter:
+        kind = self.range.currentData()
+        if kind == "custom":
+            start = self.start.dateTime().toSecsSinceEpoch()
+            end = self.end.dateTime().toSecsSinceEpoch() + 59.999  # the whole "to" minute
+        else:
+            start, end = time_range(kind, time.time(), self.calendar)
+        return JournalFilter(float(start), float(end), area=self.area.currentData(),
+                             priority=self.priority.currentData(),
+                             event=self.event.currentData(), state=self.state.currentData(),
+                             text=self.text.text().strip())
+
+    def _on_described(self, answer: tuple[dict[str, str], list[str]]) -> None:
+        messages, areas = answer
+        self._messages = {**messages, **self._messages}
+        for area in areas_with_parents(set(areas), self._root):
+            if self.area.findData(area) < 0:
+                shown = area.removeprefix(self._root + "/") if self._root and area != \
+                    self._root else area
+                self.area.addItem(shown, area)
+
+    def run_query(self, *_: object) -> None:
+        """Read the journal for the current range and filters (in a worker)."""
+        self._text_timer.stop()
+        self._seq += 1
+        self._queried = True
+        self.status.setText("Reading the journal...")
+        self._context.submit(query_job, self.journal_path, dict(self._messages), self._seq,
+                             self.current_filter(), slot=self._on_query_done,
+                             error_slot=self._on_query_failed)
+
+    def _on_query_done(self, answer: tuple[int, list[dict[str, Any]]]) -> None:
+        seq, rows = answer
+        if seq != self._seq:
+            return  # an older query answered late
+        capped = len(rows) > DISPLAY_LIMIT
+        rows = rows[:DISPLAY_LIMIT]
+        self.model.set_rows(rows)
+        if capped:
+            self.status.setText(f"Showing the first {DISPLAY_LIMIT:,} rows of the range: narrow "
+                                "it, or export the whole range to CSV.")
+        else:
+            self.status.setText(f"{len(rows):,} journal rows")
+        self.query_finished.emit(len(rows))
+
+    def _on_query_failed(self, exc: BaseException) -> None:
+        self.status.setText(f"Cannot read the journal: {exc}")
+        self._context.notify(f"alarm journal: {exc}", "error")
+
+    # ---- export ----------------------------------------------------------------------------------
+    def _on_export_clicked(self) -> None:
+        if self._cancel is not None:
+            return  # one export at a time
+        dialog = QFileDialog(self, "Export the alarm journal",
+                             str(Path.home() / time.strftime("alarm-journal-%Y%m%d-%H%M.csv")),
+                             "CSV files (*.csv)")
+        dialog.setObjectName("journalExportDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("csv")
+        dialog.fileSelected.connect(self.export_csv)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def export_csv(self, path: str) -> None:
+        """Write every row matching the current range and filters to `path` (in a worker)."""
+        if self._cancel is not None:
+            return
+        self._cancel = threading.Event()
+        self.progress.setRange(0, 0)  # busy until the query is done
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.export_button.setEnabled(False)
+        self._export_path = path
+        self._context.submit(journal_export.export, self.journal_path, self.current_filter(),
+                             Path(path), dict(self._messages), self._progress.report,
+                             self._cancel,
+                             slot=self._on_export_done, error_slot=self._on_export_failed)
+
+    def cancel_export(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+
+    def _on_export_progress(self, done: int, total: int) -> None:
+        if total <= 0:
+            self.progress.setRange(0, 0)
+            self.progress.setFormat("reading...")
+        else:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.progress.setFormat(f"{done:,} / {total:,} rows")
+
+    def _end_export(self) -> None:
+        self._cancel = None
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.export_button.setEnabled(True)
+
+    def _on_export_done(self, rows: int) -> None:
+        self._end_export()
+        self.status.setText(f"Exported {rows:,} rows to {self._export_path}")
+        self._context.notify(f"alarm journal: {rows:,} rows exported to {self._export_path}")
+        self.export_finished.emit(self._export_path, rows)
+
+    def _on_export_failed(self, exc: BaseException) -> None:
+        self._end_export()
+        if isinstance(exc, journal_export.ExportCancelled):
+            self.status.setText(str(exc).capitalize() + ": nothing written.")
+        else:
+            self.status.setText(f"Export failed: {exc}")
+            self._context.notify(f"alarm journal export failed: {exc}", "error")
+        self.export_finished.emit("", -1)
+
+    # ---- controls --------------------------------------------------------------------------------
+    def _on_range_changed(self, *_: object) -> None:
+        kind = self.range.currentData()
+        custom = kind == "custom"
+        if not custom:
+            start, end = time_range(kind, time.time(), self.calendar)
+            for edit, ts in ((self.start, start), (self.end, end)):
+                edit.blockSignals(True)
+                edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(ts)))
+                edit.blockSignals(False)
+        self.start.setEnabled(custom)
+        self.end.setEnabled(custom)
+        if self._queried or self.isVisible():
+            self.run_query()
+
+    def _on_custom_changed(self, *_: object) -> None:
+        if self.range.currentData() == "custom":
+            self.run_query()
+
+    def _on_text_changed(self, _text: str) -> None:
+        self._text_timer.start()
+
+    def _on_focus_text(self) -> None:
+        self.text.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.text.selectAll()
+
+    # ---- the screen contract ---------------------------------------------------------------------
+    def configure(self, options: dict[str, Any]) -> None:
+        """Screenshot / deep-link options: range (hour|shift|day), text, event, priority."""
+        rng = options.get("range")
+        for i, (_, kind) in enumerate(RANGES):
+            if kind == rng:
+                self.range.setCurrentIndex(i)
+        if "text" in options:
+            self.text.setText(str(options["text"]))
+        for key, combo in (("event", self.event), ("priority", self.priority)):
+            if options.get(key):
+                index = combo.findData(options[key])
+                if index >= 0:
+                    combo.setCurrentIndex(index)
+        self.run_query()
+
+    def refresh(self) -> None:
+        self.run_query()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._queried:
+            self.run_query()
