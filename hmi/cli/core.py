@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="seed for the random faults")
     p.add_argument("--fault-every", type=float, default=120.0, metavar="SECONDS",
                    help="mean time between random faults, 0 for none (default 120)")
-    p.set_defaults(func=cmd_sim)
+    p.set_defaults(func=cmd_sim, long_running=True)
 
     p = sub.add_parser("run", help="run the station (with its window, or --headless)",
                        description="Run the station: devices, historian, alarms, and the "
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                  "platform's user data dir)")
     p.add_argument("--status-every", type=float, default=10.0, metavar="SECONDS",
                    help="print a status line this often when headless (0: never)")
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=cmd_run, long_running=True)
 
     p = sub.add_parser("tags", help="read tags and print them",
                        description="Read every tag of the project and print name, value, "
@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="default 4840, or a free port if 4840 is taken")
     p.add_argument("--fault-every", type=float, default=90.0, metavar="SECONDS")
     p.add_argument("--status-every", type=float, default=10.0, metavar="SECONDS")
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=cmd_demo, long_running=True)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

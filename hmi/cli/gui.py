@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--theme", choices=THEMES, help="day or night (default: the last one used)")
     p.add_argument("--for", dest="duration", type=float, metavar="SECONDS",
                    help="close after this many seconds (default: until the window closes)")
-    p.set_defaults(func=cmd_gui)
+    p.set_defaults(func=cmd_gui, long_running=True)
 
     p = sub.add_parser("screenshot", help="render one screen of a running station to PNG",
                        description="Run the station on PROJECT offscreen for --after seconds, "

@@ -13,9 +13,9 @@ import argparse
 import importlib
 import logging
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 from hmi.cli.base import CliDenied, CliError
+from hmi.logs import enable_file_log, install_crash_reports, log_dir
 from hmi.project import ProjectInvalid
 from hmi.runtime import StartError
 
@@ -36,18 +36,29 @@ COMMAND_MODULES = (
 )
 
 
-def package_version() -> str:
-    try:
-        return version("hmi-station")
-    except PackageNotFoundError:
-        return "0+unknown"
+class VersionAction(argparse.Action):
+    """`--version`: the first line stays `hmi X.Y.Z`; the libraries follow (lazily: Qt is
+    only imported when asked)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from hmi.versions import version_text
+
+        print(version_text())
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hmi", description="HMI/SCADA operator station: drivers, historian, alarms, screens."
     )
-    parser.add_argument("--version", action="version", version=f"hmi {package_version()}")
+    parser.add_argument("--version", action=VersionAction,
+                        help="print the version of hmi and of Python, Qt, PySide6, asyncua, "
+                             "pymodbus and SQLite, then exit")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -70,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
+    if getattr(args, "long_running", False):
+        # weeks-long runs (station, GUI, simulator) keep a rotating log and crash reports
+        directory = log_dir(getattr(args, "data", None))
+        enable_file_log(directory)
+        install_crash_reports(directory)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

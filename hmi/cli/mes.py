@@ -75,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                            "offer Basic256Sha256 only")
     p.add_argument("--key", type=Path, metavar="KEY", help="the certificate's private key")
     p.add_argument("--for", dest="duration", type=float, metavar="SECONDS")
-    p.set_defaults(func=cmd_stub)
+    p.set_defaults(func=cmd_stub, long_running=True)
 
 
 def _project(args: argparse.Namespace) -> Project:

@@ -1,0 +1,104 @@
+"""Log files and crash reports where the platform keeps them, for the station's long runs.
+
+Why files at all: a station runs for weeks, often as a service with nobody reading its
+console. `hmi run`, `hmi demo`, `hmi gui` and `hmi sim` log to a rotating file (5 x 5 MB) in the
+log directory, and any exception that would end the program (or a thread) leaves a crash
+report there with the versions of everything, so a plant can mail us one file.
+
+Where: `HMI_LOG_DIR`, else `<data dir>/logs` when the data directory was chosen (`--data`,
+`HMI_DATA_DIR`: a service or a test keeps everything together), else the platform's user log
+directory (platformdirs: `~/.local/state/hmi-station/log` on Linux, `%LOCALAPPDATA%\\hmi-station
+\\Logs` on Windows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import logging.handlers
+import os
+import sys
+import threading
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+import platformdirs
+
+LOG_NAME = "hmi.log"
+MAX_BYTES = 5 * 1024 * 1024
+BACKUPS = 5
+FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
+
+
+def log_dir(data: str | os.PathLike[str] | None = None) -> Path:
+    """The log directory (created): see the module docstring for the order."""
+    if os.environ.get("HMI_LOG_DIR"):
+        path = Path(os.environ["HMI_LOG_DIR"])
+    elif data or os.environ.get("HMI_DATA_DIR"):
+        path = Path(data or os.environ["HMI_DATA_DIR"]) / "logs"
+    else:
+        path = Path(platformdirs.user_log_dir("hmi-station", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def enable_file_log(directory: Path, level: int = logging.INFO) -> Path:
+    """Add a rotating file handler to the root logger (once per directory); returns the file."""
+    path = directory / LOG_NAME
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if isinstance(handler, logging.handlers.RotatingFileHandler) and \
+                Path(handler.baseFilename) == path:
+            return path
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES,
+                                                   backupCount=BACKUPS, encoding="utf-8")
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    root.addHandler(handler)
+    if root.level > level or root.level == logging.NOTSET:
+        # the console stays at its own level (its handler filters); the file gets INFO
+        for console in root.handlers:
+            if console is not handler and console.level == logging.NOTSET:
+                console.setLevel(root.level or logging.WARNING)
+        root.setLevel(level)
+    return path
+
+
+def write_crash_report(directory: Path, exc_type: type[BaseException], exc: BaseException,
+                       tb: TracebackType | None, where: str = "main thread") -> Path:
+    """One file per crash: time, where, versions, the traceback."""
+    from hmi.versions import version_text
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    path = directory / f"crash-{stamp}-{os.getpid()}.txt"
+    text = (f"hmi-station crash report, {dt.datetime.now().astimezone().isoformat()}\n"
+            f"where: {where}\ncommand: {' '.join(sys.argv)}\n\n{version_text()}\n\n"
+            + "".join(traceback.format_exception(exc_type, exc, tb)))
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def install_crash_reports(directory: Path) -> None:
+    """Route uncaught exceptions (main thread and other threads) to a crash report, then to
+    the previous hook (which prints the traceback as before)."""
+    previous = sys.excepthook
+    previous_thread = threading.excepthook
+
+    def hook(exc_type: type[BaseException], exc: BaseException,
+             tb: TracebackType | None) -> None:
+        if not issubclass(exc_type, KeyboardInterrupt):
+            path = write_crash_report(directory, exc_type, exc, tb)
+            logging.getLogger(__name__).critical("crash report written to %s", path)
+        previous(exc_type, exc, tb)
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
+            where = f"thread {args.thread.name if args.thread else '?'}"
+            path = write_crash_report(directory, args.exc_type, args.exc_value,
+                                      args.exc_traceback, where)
+            logging.getLogger(__name__).critical("crash report written to %s", path)
+        previous_thread(args)
+
+    sys.excepthook = hook
+    threading.excepthook = thread_hook

@@ -1,0 +1,43 @@
+"""The deployment files stay consistent with the CLI they call (the frozen build itself is
+checked by installer/smoke.sh, outside the test run: it takes minutes)."""
+
+from __future__ import annotations
+
+import configparser
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LINUX = ROOT / "installer" / "linux"
+
+
+def test_systemd_unit_runs_headless_unprivileged_and_restarts() -> None:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read(LINUX / "hmi-station.service")
+    service = unit["Service"]
+    assert service["User"] not in ("root", "0")
+    assert service["Restart"] == "on-failure"
+    assert " run /etc/hmi-station/project.toml --headless --data /var/lib/hmi-station" in \
+        service["ExecStart"]
+    assert service["StateDirectory"] == "hmi-station"
+    assert service["RestartPreventExitStatus"] == "2"  # a bad project file is not retried
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_desktop_entry_has_the_required_keys() -> None:
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str  # type: ignore[assignment,method-assign]
+    entry.read(LINUX / "hmi-station.desktop")
+    desktop = entry["Desktop Entry"]
+    assert desktop["Type"] == "Application"
+    assert desktop["Exec"].startswith("@BINDIR@/hmi-station-gui")
+    assert desktop["Icon"] == "hmi-station"
+    assert (ROOT / "resources" / "icons" / "hmi-station-256.png").stat().st_size > 1000
+
+
+def test_shell_scripts_parse() -> None:
+    for script in (LINUX / "install.sh", LINUX / "hmi-station-gui"):
+        subprocess.run(["sh", "-n", str(script)], check=True)
+    for script in (ROOT / "installer" / "build.sh", ROOT / "installer" / "smoke.sh"):
+        subprocess.run(["bash", "-n", str(script)], check=True)
