@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 from asyncua import ua
 
+from hmi.loop_thread import close_loop
 from hmi.mes.client import MesClient, MesUnavailable
 from hmi.mes.config import MesConfig
 from hmi.mes.outbox import OutboxReader, Pending
@@ -144,12 +145,7 @@ class Sender:
             log.exception("MES sender failed")
             self.status.last_error = "sender failed (see the log)"
         finally:
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
+            close_loop(loop)
 
     async def _run(self) -> None:
         self._wake, self._retry = asyncio.Event(), asyncio.Event()

@@ -20,7 +20,6 @@ on demand so tests (and people) can watch the station cope.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import math
@@ -31,6 +30,8 @@ from typing import Any
 
 from asyncua import Server, ua
 from asyncua.common.connection import TransportLimits
+
+from hmi.loop_thread import ServerThread
 
 log = logging.getLogger(__name__)
 NAMESPACE = "urn:hmi-station:mes"
@@ -200,57 +201,27 @@ def _certificate_uri(path: Path) -> str | None:
     return uris[0] if uris else None
 
 
-class StubThread:
+class StubThread(ServerThread):
     """A `MesStub` in thread `hmi-mes-stub` with its own loop (tests, `hmi demo`)."""
 
+    what = "MES stub"
+
     def __init__(self, stub: MesStub) -> None:
+        super().__init__("hmi-mes-stub")
         self.stub = stub
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name="hmi-mes-stub", daemon=True)
 
     @property
     def url(self) -> str:
         return self.stub.url
 
     def start(self, timeout_s: float = 20.0) -> StubThread:
-        self._thread.start()
-        if not self._ready.wait(timeout_s) or self._error:
-            self.stop()
-            raise RuntimeError(f"MES stub did not start: {self._error}")
+        super().start(timeout_s)
         return self
 
-    def stop(self) -> None:
-        if self._loop and self._stop and not self._loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread.is_alive():
-            self._thread.join(15.0)
-
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._run())
-        except Exception as exc:  # thread boundary: reported to start() and logged
-            log.exception("MES stub failed")
-            self._error = exc
-            self._ready.set()
-        finally:
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
-
-    async def _run(self) -> None:
-        self._stop = asyncio.Event()
+    async def serve(self, ready: threading.Event) -> None:
         await self.stub.start()
         try:
-            self._ready.set()
-            await self._stop.wait()
+            ready.set()
+            await self.stopping.wait()
         finally:
             await self.stub.stop()

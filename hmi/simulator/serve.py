@@ -18,6 +18,7 @@ from pathlib import Path
 
 from asyncua import Server, ua
 
+from hmi.loop_thread import ServerThread
 from hmi.simulator.modbus_server import ModbusImageServer
 from hmi.simulator.plant import BottlingLine
 
@@ -237,61 +238,26 @@ async def serve(modbus_port: int, opcua_port: int, duration_s: float | None, see
         await demo.stop()
 
 
-class SimulatorThread:
+class SimulatorThread(ServerThread):
     """The demo plant in a background thread `hmi-sim` (for `hmi demo` and tests)."""
+
+    what = "demo plant"
 
     def __init__(self, modbus_port: int = 0, opcua_port: int = 0, seed: int | None = 1,
                  fault_every_s: float = 0.0) -> None:
+        super().__init__("hmi-sim")
         self.modbus_port = modbus_port or free_port()
         self.opcua_port = opcua_port or free_port()
         self.seed = seed
         self.fault_every_s = fault_every_s
         self.demo: DemoPlant | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name="hmi-sim", daemon=True)
 
-    def start(self, timeout_s: float = 20.0) -> None:
-        self._thread.start()
-        if not self._ready.wait(timeout_s) or self._error:
-            self.stop()
-            raise RuntimeError(f"demo plant did not start: {self._error}")
-
-    def stop(self) -> None:
-        if self._loop and self._stop and not self._loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread.is_alive():
-            self._thread.join(15.0)
-
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._run())
-        except Exception as exc:  # thread boundary: reported to start() and logged
-            log.exception("demo plant failed")
-            self._error = exc
-            self._ready.set()
-        finally:
-            # asyncua's server leaves session/subscription tasks behind after stop(): cancel
-            # them so the loop closes clean instead of warning "Task was destroyed"
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
-
-    async def _run(self) -> None:
-        self._stop = asyncio.Event()
+    async def serve(self, ready: threading.Event) -> None:
         self.demo = DemoPlant(self.modbus_port, self.opcua_port, self.seed, self.fault_every_s)
         await self.demo.start()
         try:
-            self._ready.set()
-            await self.demo.run(self._stop)
+            ready.set()
+            await self.demo.run(self.stopping)
         finally:
             await self.demo.stop()
 
