@@ -164,6 +164,10 @@ class TrendScreen(QWidget):
         project = list(self.project.model.trend_groups) if self.project is not None else []
         self.group_list.set_groups(project, self.store.load(self._user()), self._user())
 
+    def loading(self) -> bool:
+        """A query (plot or statistics) is in flight: `hmi screenshot` waits for this."""
+        return bool(self.plot.loading() or self.stats.queries.busy())
+
     def show_around(self, tags: list[str], t0: float, t1: float) -> None:
         """"Trend around this alarm": these tags (one tag: with the rest of its asset's) over
         [t0, t1], historical, with the alarm marks of the journal."""
