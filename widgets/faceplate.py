@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
 from hmi.tags import Quality, Sample
 from widgets.faceplate_alarms import AlarmSection
 from widgets.faceplate_write import WriteSection
-from widgets.trend_plot import TrendPlot
 from widgets.value_label import ValueLabel
 
 MINI_SPAN_S = 600.0  # the mini trend's window: the last 10 minutes
@@ -94,6 +93,10 @@ class Faceplate(QDialog):
         layout.addWidget(alarm_box)
 
         trend_box = QGroupBox("Last 10 minutes", self)
+        # imported here, not at module level: pyqtgraph (and its numpy views) would load at
+        # station startup, before anyone opens a faceplate
+        from widgets.trend_plot import TrendPlot
+
         # the trend screen's own plot, small: history from the historian (min/max per pixel),
         # then live from the bridge, steps held as stored, gaps as gaps, alarm marks kept
         self.trend = TrendPlot.mini_trend(context, [tag], trend_box, span_s=MINI_SPAN_S)

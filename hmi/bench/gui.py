@@ -149,7 +149,17 @@ def run(quick: bool) -> list[BenchResult]:
     seconds = 5.0 if quick else 20.0
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        results = load(seconds, folder)
-        results += _startup(folder, 1 if quick else 3)
-        results += alarm_flood(quick)
+        # the stations' audit keys stay in the throw-away folder (the spawned `hmi gui`
+        # processes inherit it), not in the user's config dir
+        previous = os.environ.get("HMI_AUDIT_KEY_DIR")
+        os.environ["HMI_AUDIT_KEY_DIR"] = str(folder / "audit-keys")
+        try:
+            results = load(seconds, folder)
+            results += _startup(folder, 1 if quick else 3)
+            results += alarm_flood(quick)
+        finally:
+            if previous is None:
+                os.environ.pop("HMI_AUDIT_KEY_DIR", None)
+            else:
+                os.environ["HMI_AUDIT_KEY_DIR"] = previous
     return results
