@@ -215,7 +215,6 @@ class AlarmJournalScreen(QWidget):
                                      "either side (Ctrl+T; right click for more)")
         self.trend_button.setEnabled(False)
         self.trend_button.clicked.connect(self.trend_selected)
-        row.addWidget(self.trend_button)
         layout.addLayout(row)
 
         self.table = QTableView(self)
@@ -246,6 +245,7 @@ class AlarmJournalScreen(QWidget):
         bottom = QHBoxLayout()
         self.status = QLabel(self)
         self.status.setObjectName("journalStatus")
+        bottom.addWidget(self.trend_button)  # (the filter row above is full)
         bottom.addWidget(self.status, 1)
         self.progress = QProgressBar(self)
         self.progress.setObjectName("journalExportProgress")

@@ -44,7 +44,7 @@ from widgets.reason_picker import ReasonPicker
 
 SEND_TIMEOUT_S = 15.0
 DOWNTIME_ROWS = 20
-DOWNTIME_COLUMNS = ("Start", "Duration", "State", "Reason", "Source", "")
+DOWNTIME_COLUMNS = ("Start", "Duration", "State", "Reason", "Source", "Attention")
 CONTEXT_FIELDS = (("work_order", "Work order"), ("product", "Product"), ("lot", "Lot"),
                   ("shift", "Shift"), ("operator", "Operator"))
 

@@ -101,6 +101,7 @@ class Faceplate(QDialog):
         # then live from the bridge, steps held as stored, gaps as gaps, alarm marks kept
         self.trend = TrendPlot.mini_trend(context, [tag], trend_box, span_s=MINI_SPAN_S)
         self.trend.setMinimumHeight(140)
+        self.trend.setMaximumHeight(190)  # a plot grows to any height: the dialog must not
         QVBoxLayout(trend_box).addWidget(self.trend)
         layout.addWidget(trend_box)
 

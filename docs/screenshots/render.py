@@ -16,6 +16,7 @@ For one screen on any project, use `hmi screenshot PROJECT --screen NAME --out F
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import time
@@ -60,7 +61,8 @@ def demo_text(modbus: int, opcua: int, mes: int) -> str:
 
     text = demo_project_text(modbus, opcua, mes)
     text = text.replace("reason_required_s = 60", f"reason_required_s = {REASON_AFTER_S}")
-    return text.replace('  fault_codes = [1]\n  alarms = ["Line1.Filler.Fault.DI"]\n', "")
+    # no automatic reasons from fault codes or alarms (the states' mappings stay)
+    return re.sub(r"(?m)^  (fault_codes|alarms) = .*\n", "", text)
 
 
 def stage(station: Any, plant: Any, wait: Any) -> None:
@@ -75,6 +77,7 @@ def stage(station: Any, plant: Any, wait: Any) -> None:
     context.set_actor(olga)
     commands.start_work_order(olga, "WO-2024-0815", product="WATER05",
                               lot="L0815-A").result(10)
+    commands.set_context(olga, operator="Olga K.").result(10)
     wait(20)  # running and counting: OEE has something to say
     plant.inject("product_hot", 16)  # raises, then returns unacknowledged
     plant.inject("filler_jam", 300)  # the line stops: a downtime without a reason

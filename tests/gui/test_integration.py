@@ -204,3 +204,16 @@ def test_state_letters_read_in_both_themes(qapp, name: str) -> None:
         assert inked > 20  # outline and letter drawn in the ink
     finally:
         theme.apply(qapp, "day")
+
+
+def test_every_screen_fits_beside_the_navigation_at_1600_px(make_station, qtbot) -> None:
+    """A screen wider than the window's stack squeezes the navigation tree to a sliver (seen
+    in screenshots: the journal's filter row and the trend tool bar did)."""
+    _station, window = shown_station(make_station, qtbot)
+    window.resize(1600, 1000)
+    for name in SCREENS:
+        window.go(name)
+        widget = window.screen(name)
+        assert widget.minimumSizeHint().width() <= 1600 - 250, name
+    qtbot.wait(50)
+    assert window.nav.width() >= 200
