@@ -193,6 +193,8 @@ class AlarmJournalScreen(QWidget):
         for combo in (self.area, self.priority, self.event, self.state):
             combo.currentIndexChanged.connect(self.run_query)
             row.addWidget(combo)
+        layout.addLayout(row)
+        row = QHBoxLayout()  # text and actions on a second row: one row crushed the text box
         self.text = QLineEdit(self)
         self.text.setObjectName("journalText")
         self.text.setPlaceholderText("Text: alarm, tag, message, user, comment (Ctrl+F)")
