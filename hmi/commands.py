@@ -241,6 +241,31 @@ class Commands:
 
         return self._production(actor, f"line {line}" if line else "line", dict(changes), call)
 
+    def start_work_order(self, actor: Actor | None, work_order: str, *,
+                         product: str | None = None, lot: str | None = None,
+                         line: str | None = None) -> concurrent.futures.Future[str]:
+        """Start `work_order` (with its product and first lot) on a line; the current one, if
+        any, is completed first (`workorder.completed` with its OEE). Checked and audited as
+        `set_context`; an empty name is refused by the MES (MesCommandError)."""
+        details = {k: v for k, v in (("work_order", work_order), ("product", product),
+                                     ("lot", lot)) if v is not None}
+
+        def call(service: Any, user: str) -> concurrent.futures.Future[str]:
+            return service.start_work_order(work_order, product, lot, line, user)
+
+        return self._production(actor, f"line {line}" if line else "line",
+                                {"action": "start_work_order", **details}, call)
+
+    def complete_work_order(self, actor: Actor | None, line: str | None = None
+                            ) -> concurrent.futures.Future[str]:
+        """Complete the line's current work order (MesCommandError when it has none)."""
+
+        def call(service: Any, user: str) -> concurrent.futures.Future[str]:
+            return service.complete_work_order(line, user)
+
+        return self._production(actor, f"line {line}" if line else "line",
+                                {"action": "complete_work_order"}, call)
+
     def set_downtime_reason(self, actor: Actor | None, downtime: str, code: str,
                             comment: str = "") -> concurrent.futures.Future[str]:
         """Give a downtime (by its id) a reason from the tree; checked and audited as

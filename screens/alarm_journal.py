@@ -45,6 +45,7 @@ from alarms.config import alarm_name
 from alarms.journal_export import JournalFilter
 from alarms.states import Event, State
 from hmi.gui.context import StationContext
+from hmi.gui.trend_around import trend_around
 from hmi.mes.calendar import ShiftCalendar
 from widgets.alarm_filter import PRIORITY_ORDER, areas_with_parents
 from widgets.alarm_table import AlarmMarkDelegate
@@ -192,6 +193,8 @@ class AlarmJournalScreen(QWidget):
         for combo in (self.area, self.priority, self.event, self.state):
             combo.currentIndexChanged.connect(self.run_query)
             row.addWidget(combo)
+        layout.addLayout(row)
+        row = QHBoxLayout()  # text and actions on a second row: one row crushed the text box
         self.text = QLineEdit(self)
         self.text.setObjectName("journalText")
         self.text.setPlaceholderText("Text: alarm, tag, message, user, comment (Ctrl+F)")
@@ -208,6 +211,12 @@ class AlarmJournalScreen(QWidget):
         self.export_button.setToolTip("every matching row, not only those shown (Ctrl+E)")
         self.export_button.clicked.connect(self._on_export_clicked)
         row.addWidget(self.export_button)
+        self.trend_button = QPushButton("&Trend around", self)
+        self.trend_button.setObjectName("journalTrend")
+        self.trend_button.setToolTip("the selected event's tag and its asset's tags, 10 minutes "
+                                     "either side (Ctrl+T; right click for more)")
+        self.trend_button.setEnabled(False)
+        self.trend_button.clicked.connect(self.trend_selected)
         layout.addLayout(row)
 
         self.table = QTableView(self)
@@ -226,10 +235,19 @@ class AlarmJournalScreen(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(COLUMN["message"],
                                                            QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.model.modelReset.connect(self._on_selection)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        for text, slot in (("Trend around this event", self.trend_selected),
+                           ("Open faceplate", self._on_faceplate)):
+            menu_action = QAction(text, self.table)
+            menu_action.triggered.connect(slot)
+            self.table.addAction(menu_action)
 
         bottom = QHBoxLayout()
         self.status = QLabel(self)
         self.status.setObjectName("journalStatus")
+        bottom.addWidget(self.trend_button)  # (the filter row above is full)
         bottom.addWidget(self.status, 1)
         self.progress = QProgressBar(self)
         self.progress.setObjectName("journalExportProgress")
@@ -243,7 +261,7 @@ class AlarmJournalScreen(QWidget):
         layout.addLayout(bottom)
 
         for key, slot in (("F5", self.run_query), ("Ctrl+E", self._on_export_clicked),
-                          ("Ctrl+F", self._on_focus_text)):
+                          ("Ctrl+F", self._on_focus_text), ("Ctrl+T", self.trend_selected)):
             action = QAction(self)
             action.setShortcut(QKeySequence(key))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -389,6 +407,29 @@ class AlarmJournalScreen(QWidget):
     def _on_focus_text(self) -> None:
         self.text.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.text.selectAll()
+
+    # ---- trend around, faceplate ----------------------------------------------------------------
+    def selected_row(self) -> dict[str, Any] | None:
+        index = self.table.currentIndex()
+        rows = self.model.rows()
+        if not index.isValid() or index.row() >= len(rows):
+            return None
+        return rows[index.row()]
+
+    def _on_selection(self, *_: object) -> None:
+        row = self.selected_row()
+        self.trend_button.setEnabled(bool(row and row.get("tag")))
+
+    def trend_selected(self) -> None:
+        """The selected event's tag (and its asset's) around the event's time."""
+        row = self.selected_row()
+        if row is not None and row.get("tag"):
+            trend_around(self._context, str(row["tag"]), row.get("ts"))
+
+    def _on_faceplate(self) -> None:
+        row = self.selected_row()
+        if row is not None and row.get("tag"):
+            self._context.open_faceplate(str(row["tag"]))
 
     # ---- the screen contract ---------------------------------------------------------------------
     def configure(self, options: dict[str, Any]) -> None:

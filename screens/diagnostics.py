@@ -3,8 +3,9 @@
 Per device: state, requests, errors by kind, reconnects, the last error and when, round-trip
 mean/p95 and, for Modbus, the read plan (the same `Runtime.device_health()` dict `hmi diag`
 prints, so the two never disagree). Then the historian (file size, rows, writer lag), the alarm
-service (states, journal), security (users, sessions, lockouts, the audit chain and its key)
-and the dispatch path's lag, plus the GUI bridge's own flush time.
+service (states, journal), security (users, sessions, lockouts, the audit chain and its key),
+the MES outbox (depth, oldest pending, delivered, quarantined, last error) and the dispatch
+path's lag, plus the GUI bridge's own flush time.
 
 Refreshes once a second **while visible only**: `runtime.diagnostics()` is gathered in a worker
 (it stats files and copies counters), at most one gathering in flight. GUI thread only.
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from hmi.gui.context import StationContext
+from hmi.gui.mes_status import age_text
 
 REFRESH_MS = 1000
 DEVICE_COLUMNS = ("Device", "Protocol", "State", "Requests", "Notifications", "Errors",
@@ -178,7 +180,8 @@ class DiagnosticsScreen(QWidget):
         self.alarms = _Panel("Alarm service", "diagAlarms", services)
         self.dispatch = _Panel("Dispatch and display", "diagDispatch", services)
         self.security = _Panel("Security", "diagSecurity", services)
-        for panel in (self.historian, self.alarms, self.security, self.dispatch):
+        self.mes = _Panel("MES outbox", "diagMes", services)
+        for panel in (self.historian, self.alarms, self.security, self.mes, self.dispatch):
             row.addWidget(panel, 1)
         split.addWidget(services)
         split.setSizes([200, 200, 260])
@@ -220,6 +223,7 @@ class DiagnosticsScreen(QWidget):
         self._show_historian(services.get("HistorianService"), now)
         self._show_alarms(services.get("AlarmService"))
         self._show_security(services.get("SecurityService"))
+        self._show_mes(services.get("MesService"))
         self._show_dispatch(report.get("dispatch") or {})
         down = [n for n, h in (report.get("devices") or {}).items() if h.get("state") == "down"]
         self.status.setText(f"Updated {time.strftime('%H:%M:%S', time.localtime(now))}, "
@@ -337,6 +341,28 @@ class DiagnosticsScreen(QWidget):
              + (f" (last: {s['audit_last_error']})" if s.get("audit_last_error") else "")),
             ("Audit key", str(s.get("audit_key", "-"))),
             ("Keyring", str(s.get("keyring", "-"))),
+        ])
+
+    def _show_mes(self, m: dict[str, Any] | None) -> None:
+        """The MES outbox and sender (`MesService.diagnostics()`: the `MesStatus` fields)."""
+        if not m or "error" in m:
+            self.mes.show_values([("State", f"error: {m['error']}" if m else "not running")])
+            return
+        if not m.get("enabled"):
+            self.mes.show_values([("State", "not enabled ([mes] enabled = false)")])
+            return
+        age = m.get("oldest_age_s")
+        self.mes.show_values([
+            ("Link", "connected" if m.get("connected") else "NOT CONNECTED"),
+            ("Pending", f"{m.get('depth', 0):,} events, {size(m.get('bytes'))}"
+             + (" (OVER LIMIT)" if m.get("over_limit") else "")),
+            ("Oldest pending", age_text(age)),
+            ("Delivered", f"{m.get('delivered', 0):,} since start"),
+            ("Quarantined", str(m.get("quarantined", 0))),
+            ("Refusals / lost acks", f"{m.get('refusals', 0)} / {m.get('lost_acks', 0)}"),
+            ("Largest payload", size(m.get("max_payload"))),
+            ("Limit", size(m.get("limit_bytes"))),
+            ("Last error", str(m.get("write_error") or m.get("last_error") or "none")),
         ])
 
     def _show_dispatch(self, d: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """L2: a line with its units in process order (filler -> packer), generated from the asset
 tree: each unit's equipment, process values and counters, and the line's own figures (rate,
-good and rejected) on top. "Open <unit>" goes to its L3 display. GUI thread only.
+good and rejected, and OEE with its factors for the shift, the work order and the last hour
+when the project tracks production) on top. "Open <unit>" goes to its L3 display. GUI thread only.
 """
 
 from __future__ import annotations
@@ -10,7 +11,14 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWi
 
 from hmi.displays import Item, Node
 from screens.asset_screen import AssetScreen
-from screens.panels import DeviceStates, PriorityCounts, UnitPanel, item_widget, title_row
+from screens.panels import (
+    DeviceStates,
+    PriorityCounts,
+    UnitPanel,
+    item_widget,
+    oee_for,
+    title_row,
+)
 from widgets.value_label import ValueLabel
 
 
@@ -34,6 +42,9 @@ class LineScreen(AssetScreen):
         figures.addStretch(1)
         figures.addWidget(DeviceStates(self.context, node.devices, page))
         layout.addLayout(figures)
+        oee = oee_for(self.context, node, ("shift", "work_order", "hour"), parent=page)
+        if oee is not None:
+            layout.addWidget(oee, 0, Qt.AlignmentFlag.AlignLeft)
         units = QGridLayout()
         units.setHorizontalSpacing(4)
         column = 0

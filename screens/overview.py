@@ -1,5 +1,6 @@
-"""L1: the area at a glance. Per line: its rate, good and rejected counts, standing alarms per
-priority, device health. No controls (ISA-101 level 1 is for seeing, not doing); a line's
+"""L1: the area at a glance. Per line: its rate, good and rejected counts, the shift's OEE with
+its three factors (when the project tracks production), standing alarms per priority, device
+health. No controls (ISA-101 level 1 is for seeing, not doing); a line's
 title opens its L2 display, a figure opens its faceplate. GUI thread only.
 """
 
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from hmi.displays import Item, Node
-from screens.panels import DeviceStates, PriorityCounts, item_widget
+from screens.panels import DeviceStates, PriorityCounts, item_widget, oee_for
 from widgets.equipment import EquipmentSymbol
 from widgets.value_label import ValueLabel
 
@@ -74,6 +75,9 @@ class LineTile(QFrame):
             counts.addWidget(QLabel("No rate or counters named for this line "
                                     "([[displays]] rate/good/reject).", self))
         layout.addLayout(counts)
+        self.oee = oee_for(context, line, ("shift",), compact=True, parent=self)
+        if self.oee is not None:
+            layout.addWidget(self.oee)
         layout.addWidget(DeviceStates(context, line.devices, self))
 
     def _on_open(self) -> None:

@@ -24,10 +24,12 @@ from PySide6.QtWidgets import (
 
 from hmi.displays import GROUPS, Item, Node
 from hmi.gui import theme
+from hmi.gui.mes_bridge import MesBridge, line_for_node
 from widgets.alarm_style import PRIORITIES, paint_alarm_mark
 from widgets.analog_indicator import AnalogIndicator
 from widgets.counter import Counter
 from widgets.equipment import EquipmentSymbol
+from widgets.oee_figures import OeeFigures
 from widgets.value_label import ValueLabel
 
 COMPACT_MAX = 6  # items per section on a line display; the unit display shows them all
@@ -168,6 +170,19 @@ class DeviceStates(QLabel):
             parts.append(f"<b><u>{name}: {text}</u></b>" if state == "down"
                          else f"{name}: {text}")
         self.setText("Devices: " + (" &nbsp; ".join(parts) or "none"))
+
+
+def oee_for(context: Any, node: Node, windows: tuple[str, ...], compact: bool = False,
+            parent: QWidget | None = None) -> OeeFigures | None:
+    """OEE figures of the MES line shown on `node` (matched by ISA-95 asset, else by name), or
+    None when the project tracks no production there."""
+    bridge = MesBridge.of(context)
+    if not bridge.active:
+        return None
+    line = line_for_node(bridge.snapshot, node.path, node.title)
+    if line is None:
+        return None
+    return OeeFigures(context, line, windows, compact=compact, parent=parent)
 
 
 def title_row(text: str, parent: QWidget, *extra: QWidget) -> QHBoxLayout:

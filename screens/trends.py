@@ -99,6 +99,8 @@ class TrendScreen(QWidget):
         show.clicked.connect(self._on_show_from_to)
         bar.addWidget(show)
         bar.addStretch(1)
+        tools = QHBoxLayout()  # a second row: one row needed ~1,400 px and squeezed the
+        # station's navigation tree on narrower windows
         for label, slot, tip in (
                 ("Fit", self.plot.nav.fit, "Fit the value axes to the data in view (F)"),
                 ("Undo zoom", self.plot.nav.undo, "Back to the previous view (Backspace)"),
@@ -108,14 +110,15 @@ class TrendScreen(QWidget):
             button = QPushButton(label)
             button.setToolTip(tip)
             button.clicked.connect(slot)
-            bar.addWidget(button)
+            tools.addWidget(button)
         self.shared_box = QCheckBox("One axis")
         self.shared_box.setToolTip("All pens on one value axis (else one axis per unit)")
         self.shared_box.toggled.connect(self._on_shared)
         self.stats_box = QCheckBox("Statistics")
         self.stats_box.toggled.connect(self.stats.setVisible)
-        bar.addWidget(self.shared_box)
-        bar.addWidget(self.stats_box)
+        tools.addWidget(self.shared_box)
+        tools.addWidget(self.stats_box)
+        tools.addStretch(1)
 
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(self.pen_table)
@@ -134,6 +137,7 @@ class TrendScreen(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
+        layout.addLayout(tools)
         layout.addWidget(split, 1)
 
     # ---- the registry's contract ----------------------------------------------------------------
@@ -163,6 +167,10 @@ class TrendScreen(QWidget):
         """The user changed: show their saved groups."""
         project = list(self.project.model.trend_groups) if self.project is not None else []
         self.group_list.set_groups(project, self.store.load(self._user()), self._user())
+
+    def loading(self) -> bool:
+        """A query (plot or statistics) is in flight: `hmi screenshot` waits for this."""
+        return bool(self.plot.loading() or self.stats.queries.busy())
 
     def show_around(self, tags: list[str], t0: float, t1: float) -> None:
         """"Trend around this alarm": these tags (one tag: with the rest of its asset's) over

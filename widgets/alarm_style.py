@@ -5,7 +5,8 @@ priority has its own shape and number, so the mark reads in greyscale and for co
 operators; the colours are the same in the day and night themes. States: unacknowledged
 blinks (fast), returned-unacknowledged blinks slowly, acknowledged is steady; shelved,
 suppressed by design and out of service get a letter instead of the priority mark, drawn in
-grey (they are not annunciated).
+the theme's muted text colour on a field-coloured box (they are not annunciated, so no alarm
+colour; the box keeps the letter readable on a dark night row or a selected row alike).
 
 Every alarm colour in the code base comes from `PRIORITIES`; a test checks that no other module
 or stylesheet uses them. GUI thread only (QPainter).
@@ -42,7 +43,17 @@ STATE_MARKS = {SHELVED: "S", SUPPRESSED: "D", OUT_OF_SERVICE: "X"}
 
 FAST_BLINK_S = 0.5  # unacknowledged: on/off every 0.5 s (1 Hz)
 SLOW_BLINK_S = 1.0  # returned unacknowledged: on/off every 1 s (0.5 Hz)
-MARK_GREY = "#6E6E6E"
+MARK_GREY = "#6E6E6E"  # on a light background only (the trend plot); letters: state_mark_colours()
+
+
+def state_mark_colours() -> tuple[str, str]:
+    """(letter and outline, box fill) for the S / D / X marks in the theme in use: muted text
+    on the field colour, about 5:1 contrast in both themes (#6E6E6E on the night theme's dark
+    grey was about 2:1)."""
+    from hmi.gui import theme  # the widgets' theme; imported late: alarm_style has no Qt app
+
+    palette = theme.current()
+    return palette.muted, palette.field
 
 
 def style_of(priority: str) -> PriorityStyle:
@@ -80,8 +91,9 @@ def shape_path(shape: str, rect: QRectF) -> QPainterPath:
 
 
 def paint_alarm_mark(painter: QPainter, rect: QRectF, priority: str, state: str,
-                     phase_s: float = 0.0) -> None:
-    """Draw the alarm indicator for one alarm into `rect` (square-ish, >= 14 px)."""
+                     phase_s: float = 0.0, mark_colours: tuple[str, str] | None = None) -> None:
+    """Draw the alarm indicator for one alarm into `rect` (square-ish, >= 14 px).
+    `mark_colours`: (letter/outline, fill) of the S / D / X marks; default the theme's."""
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     font = QFont(painter.font())
@@ -90,8 +102,9 @@ def paint_alarm_mark(painter: QPainter, rect: QRectF, priority: str, state: str,
     painter.setFont(font)
     letter = STATE_MARKS.get(state)
     if letter is not None:
-        painter.setPen(QPen(QColor(MARK_GREY), 1.5))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
+        ink, fill = mark_colours or state_mark_colours()
+        painter.setPen(QPen(QColor(ink), 1.5))
+        painter.setBrush(QColor(fill))
         painter.drawRect(rect.adjusted(2, 2, -2, -2))
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, letter)
         painter.restore()

@@ -1,8 +1,9 @@
 """A tag's faceplate: everything about one tag in one dialog, and the only place it is written.
 
 Contents: the tag, its description and asset; the value with quality and the reason when not
-GOOD; units, range and alarm limits; the alarms on the tag with their states and actions; a
-mini trend of the last 10 minutes (history, then live); for a writable tag the write section
+GOOD; units, range and alarm limits; the alarms on the tag with their states and actions (and
+"trend around" each); a mini trend of the last 10 minutes (the trend screen's `TrendPlot`,
+history then live); for a writable tag the write section
 (as-you-type validation, confirmation old -> new, write off the GUI thread, read-back result).
 
 Why non-modal (`open()` is overridden): an operator compares two or three faceplates side by
@@ -30,8 +31,9 @@ from PySide6.QtWidgets import (
 from hmi.tags import Quality, Sample
 from widgets.faceplate_alarms import AlarmSection
 from widgets.faceplate_write import WriteSection
-from widgets.mini_trend import MiniTrend
 from widgets.value_label import ValueLabel
+
+MINI_SPAN_S = 600.0  # the mini trend's window: the last 10 minutes
 
 
 class Faceplate(QDialog):
@@ -91,7 +93,15 @@ class Faceplate(QDialog):
         layout.addWidget(alarm_box)
 
         trend_box = QGroupBox("Last 10 minutes", self)
-        self.trend = MiniTrend(context, tag, trend_box)
+        # imported here, not at module level: pyqtgraph (and its numpy views) would load at
+        # station startup, before anyone opens a faceplate
+        from widgets.trend_plot import TrendPlot
+
+        # the trend screen's own plot, small: history from the historian (min/max per pixel),
+        # then live from the bridge, steps held as stored, gaps as gaps, alarm marks kept
+        self.trend = TrendPlot.mini_trend(context, [tag], trend_box, span_s=MINI_SPAN_S)
+        self.trend.setMinimumHeight(140)
+        self.trend.setMaximumHeight(190)  # a plot grows to any height: the dialog must not
         QVBoxLayout(trend_box).addWidget(self.trend)
         layout.addWidget(trend_box)
 

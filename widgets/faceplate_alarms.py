@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hmi.gui.trend_around import trend_around
 from widgets.alarm_indicator import AlarmIndicator
 
 
@@ -43,6 +44,7 @@ class AlarmSection(QWidget):
         self.indicators: dict[str, AlarmIndicator] = {}
         self.state_labels: dict[str, QLabel] = {}
         self.ack_buttons: dict[str, QPushButton] = {}
+        self.trend_buttons: dict[str, QPushButton] = {}
         if not self.configured:
             layout.addWidget(QLabel("No alarms configured on this tag.", self))
         for row, alarm in enumerate(self.configured):
@@ -62,6 +64,13 @@ class AlarmSection(QWidget):
             ack.clicked.connect(self._on_ack_clicked)
             self.ack_buttons[name] = ack
             grid.addWidget(ack, row, 3)
+            trend = QPushButton("Trend", self)
+            trend.setProperty("alarm", name)
+            trend.setToolTip(f"trend around {name}: this tag and its asset's, 10 minutes either "
+                             "side of its raise (now when it is not active)")
+            trend.clicked.connect(self._on_trend_clicked)
+            self.trend_buttons[name] = trend
+            grid.addWidget(trend, row, 4)
         grid.setColumnStretch(1, 1)
         layout.addLayout(grid)
         self.alarm_choice = QComboBox()
@@ -172,6 +181,17 @@ class AlarmSection(QWidget):
         name = button.property("alarm") if button is not None else None
         if name:
             self.ack(name)
+
+    def _on_trend_clicked(self) -> None:
+        button = self.sender()
+        name = button.property("alarm") if button is not None else None
+        if name:
+            self.trend_around(name)
+
+    def trend_around(self, name: str) -> list[str]:
+        """"Trend around this alarm": the tag and its asset's tags around the raise."""
+        row = self.row_of(name) or {}
+        return trend_around(self.context, self.tag, row.get("raised_ts"))
 
     def ack(self, name: str) -> None:
         self._run("ack", name, comment="")

@@ -232,9 +232,11 @@ class TrendPlot(QWidget):
 
     def _style_pen(self, pen: Pen) -> None:
         """Solid pens 2 px (pyqtgraph draws them as segments: fast); dashed ones 1 px, since
-        a wide dashed path is stroked as a whole and cost ~10x more per frame (measured)."""
+        a wide dashed path is stroked as a whole and cost ~10x more per frame (measured).
+        Mini solid pens 1.5 px: a 1 px solid curve in this plot drew nothing offscreen (the
+        faceplate's history was missing; plain pyqtgraph draws 1 px, cause not found)."""
         solid = pen.style == Qt.PenStyle.SolidLine
-        width = 1.0 if self.mini or not solid else 2.0
+        width = (1.5 if self.mini else 2.0) if solid else 1.0
         pen.curve.setPen(pg.mkPen(pen.colour, width=width, style=pen.style))
 
     def _pens_changed(self) -> None:

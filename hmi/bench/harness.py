@@ -16,8 +16,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
-AREAS = ("tags", "modbus", "opcua", "historian", "alarms", "trends", "mes", "gui",
-         "gui_alarms")
+AREAS = ("tags", "modbus", "opcua", "historian", "alarms", "trends", "mes", "gui")
 log = logging.getLogger(__name__)
 
 

@@ -1,4 +1,4 @@
-"""`hmi bench --only gui_alarms`: the alarm summary in a flood (issue 12).
+"""`hmi bench --only gui` (`hmi.bench.gui.alarm_flood`): the alarm summary in a flood (issue 12).
 
 The scenario: a real station (runtime + the real alarm service with its journal file + the
 bridge) with 3,000 standing alarms on the summary screen, an operator's row selected in the
@@ -32,7 +32,7 @@ from typing import Any
 
 from hmi.bench.harness import BenchResult
 
-AREA = "gui_alarms"
+AREA = "gui"
 PRIORITIES = ("urgent", "high", "medium", "low")
 
 

@@ -1,5 +1,5 @@
 """The header every screen shares: alarm banner and counts, horn silence, user and role,
-clock, and every device's connection state.
+clock, every device's connection state and the MES outbox (`hmi.gui.mes_status`).
 
 Always visible (ISA-101: the operator never has to navigate to learn that something is wrong).
 Device states are text (connected / connecting / DOWN / disabled), DOWN in bold with a heavy
@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from hmi.gui.horn import Horn
+from hmi.gui.mes_status import MesStatusLabel
 from widgets.alarm_banner import AlarmBanner, AlarmCounts
 
 DEVICE_TEXT = {"connected": "ok", "connecting": "connecting", "down": "DOWN",
@@ -58,6 +59,9 @@ class Header(QFrame):
         self.devices.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.devices.setTextFormat(Qt.TextFormat.RichText)
         side.addWidget(self.devices)
+        self.mes = MesStatusLabel(context, self)  # outbox depth, oldest age, last error
+        self.mes.setAlignment(Qt.AlignmentFlag.AlignRight)
+        side.addWidget(self.mes)
         side.addStretch(1)
         layout.addLayout(side)
         self._clock_timer = QTimer(self)

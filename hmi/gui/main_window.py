@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QCompleter,
@@ -110,11 +110,14 @@ class MainWindow(QMainWindow):
         context.notification.connect(self._on_notification)
         context.actor_changed.connect(self._on_actor)
         context.trend_requested.connect(self._on_trend)
+        self._shortcuts: dict[QShortcut, tuple[str, str]] = {}  # -> (key, method)
+        self._screen_keys: dict[tuple[int, str], QAction] = {}  # (id(screen), key) -> action
         for keys, method, text in SHORTCUTS:
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
-            shortcut.activated.connect(getattr(self, method))
+            shortcut.activated.connect(self._on_shortcut)
             shortcut.setWhatsThis(text)
+            self._shortcuts[shortcut] = (QKeySequence(keys).toString(), method)
         self._restore()
 
     # ---- layout pieces --------------------------------------------------------------------------
@@ -155,7 +158,41 @@ class MainWindow(QMainWindow):
             widget = build_screen(name, self.context, self.stack)
             self.screens[name] = widget
             self.stack.addWidget(widget)
+            self._adopt_keys(widget)
         return widget
+
+    # ---- keys -----------------------------------------------------------------------------------
+    def _adopt_keys(self, screen: QWidget) -> None:
+        """A screen's own action on one of the window's keys (the summary's and the journal's
+        Ctrl+F) would make Qt see two shortcuts for one key and fire neither ("ambiguous").
+        The window takes the key off the screen's action and, while that screen is current,
+        triggers the action itself; elsewhere the key does what the window's table says."""
+        window_keys = {key for key, _method in self._shortcuts.values()}
+        for action in screen.findChildren(QAction):
+            keys = [k for k in action.shortcuts() if k.toString() not in window_keys]
+            if len(keys) == len(action.shortcuts()):
+                continue
+            for key in action.shortcuts():
+                if key.toString() in window_keys:
+                    self._screen_keys[(id(screen), key.toString())] = action
+            action.setShortcuts(keys)
+
+    def _on_shortcut(self) -> None:
+        found = self._shortcuts.get(self.sender())  # type: ignore[call-overload]
+        if found is None:
+            return
+        key, method = found
+        action = self._screen_keys.get((id(self.stack.currentWidget()), key))
+        if action is not None and not self.faceplates_have_focus():
+            if action.isEnabled():
+                action.trigger()
+            return
+        getattr(self, method)()
+
+    def faceplates_have_focus(self) -> bool:
+        """A faceplate (its own window) is the active window: screen keys are not for it."""
+        active = QApplication.activeWindow()
+        return active is not None and active is not self
 
     def go(self, name: str, asset: str = "", remember: bool = True) -> None:
         """Show screen `name` (on `asset` for line/unit screens)."""
@@ -221,12 +258,18 @@ class MainWindow(QMainWindow):
     def focus_navigation(self) -> None:
         self.nav.setFocus()
 
+    def go_production(self) -> None:
+        self.go("production")
+
     def _on_trend(self, tags: list[str], start_s: float, end_s: float) -> None:
-        widget = self.screen("trends")
-        show = getattr(widget, "show_tags", None)
+        """`context.show_trend` (the alarm summary, the journal, a faceplate): the trends
+        screen over [start_s, end_s] with these tags (registry contract: `show_around`)."""
+        self.go("trends")
+        show = getattr(self.screen("trends"), "show_around", None)
         if callable(show):
             show(tags, start_s, end_s)
-        self.go("trends")
+        else:
+            self.context.notify("trends are not in this build", "warning")
 
     # ---- alarms ---------------------------------------------------------------------------------
     def silence_horn(self) -> None:
@@ -236,7 +279,7 @@ class MainWindow(QMainWindow):
         """F8: the current screen's selection if it has one (the alarm summary), else the
         banner's selected row."""
         current = self.stack.currentWidget()
-        handler = getattr(current, "ack_selected", None)
+        handler = getattr(current, "acknowledge_selected", None)
         if callable(handler):
             handler()
             return
@@ -302,7 +345,10 @@ class MainWindow(QMainWindow):
 
     # ---- misc -----------------------------------------------------------------------------------
     def show_help(self) -> None:
-        HelpDialog(self).open()
+        """F1: the window's keys, then the current screen's own (its `SHORTCUTS`)."""
+        current = self.stack.currentWidget()
+        extra = list(getattr(current, "SHORTCUTS", ()))
+        HelpDialog(self, extra, getattr(current, "title", "")).open()
 
     def toggle_theme(self) -> None:
         name = "night" if theme.current().name == "day" else "day"

@@ -4,7 +4,9 @@
 Everything an operator would see is real: the runtime reads the devices for `after_s` seconds,
 alarms come and go, the bridge flushes, then the window (header included) is rendered at the
 requested size. Options this module does not know (`group`, `range`, ...) go to the screen's
-`configure()`, so screens added later plug in without changes here. GUI thread only.
+`configure()`, so screens added later plug in without changes here; a screen that loads in
+workers (`loading()`, the trend screen) is rendered once everything has arrived. GUI thread
+only.
 """
 
 from __future__ import annotations
@@ -69,6 +71,57 @@ def blink_on_in() -> float:
     return 0.0 if into < 0.4 else 2.0 - into + 0.05
 
 
+def settle(widget: QWidget, timeout_s: float = 20.0) -> bool:
+    """Pump events until a screen that loads data in workers (its `loading()` is true while
+    a query is in flight: the trend screen) has everything, then a little longer for paced
+    view signals. True at once for screens without `loading()`; False on timeout."""
+    loading = getattr(widget, "loading", None)
+    if not callable(loading):
+        return True
+    deadline = time.monotonic() + timeout_s
+    quiet_since: float | None = None
+    while time.monotonic() < deadline:
+        wait(0.05)
+        if loading():
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 0.6:
+            return True
+    return False
+
+
+def render(station: Station, screen: str, out: Path, *, asset: str | None = None,
+           tag: str | None = None, theme_name: str = "day",
+           options: dict[str, Any] | None = None) -> Path:
+    """Render `screen` (or the faceplate of `tag`) of a running, shown station to `out`."""
+    window = station.window
+    target: QWidget = window
+    faceplate = None
+    if screen == "faceplate":
+        faceplate = window.open_faceplate(tag or station.runtime.project.tags[0].name)
+        if faceplate is None:
+            raise ScreenshotError(f"no faceplate for {tag!r}")
+        target = faceplate
+        settle(faceplate.trend)
+    else:
+        window.go(screen, asset or "")
+        widget = window.screen(screen)
+        configure = getattr(widget, "configure", None)
+        if callable(configure):
+            configure({"asset": asset, "tag": tag, "theme": theme_name, **(options or {})})
+        settle(widget)
+    station.bridge.flush_now()
+    wait(0.6)  # layout, replay on show, one more flush
+    wait(blink_on_in())  # render blinking marks in their "on" phase
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not target.grab().save(str(out), "PNG"):
+        raise OSError(f"cannot write {out}")
+    if faceplate is not None:
+        faceplate.close()
+    return out
+
+
 def take(project: Project, screen: str, out: Path, *, asset: str | None = None,
          tag: str | None = None, theme_name: str = "day", size: tuple[int, int] = (1600, 1000),
          after_s: float = 3.0, data: str | None = None,
@@ -87,24 +140,8 @@ def take(project: Project, screen: str, out: Path, *, asset: str | None = None,
         window.resize(*size)
         window.show()
         wait(after_s)
-        target: QWidget = window
-        if screen == "faceplate":
-            faceplate = window.open_faceplate(tag or project.tags[0].name)
-            if faceplate is None:
-                raise ScreenshotError(f"no faceplate for {tag!r}")
-            target = faceplate
-        else:
-            window.go(screen, asset or "")
-            configure = getattr(window.screen(screen), "configure", None)
-            if callable(configure):
-                configure({"asset": asset, "tag": tag, "theme": theme_name,
-                           **(options or {})})
-        station.bridge.flush_now()
-        wait(0.6)  # layout, replay on show, one more flush
-        wait(blink_on_in())  # render blinking marks in their "on" phase
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if not target.grab().save(str(out), "PNG"):
-            raise OSError(f"cannot write {out}")
+        render(station, screen, out, asset=asset, tag=tag, theme_name=theme_name,
+               options=options)
     finally:
         station.close()
         wait(0.05)

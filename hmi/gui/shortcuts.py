@@ -1,6 +1,11 @@
 """Every keyboard shortcut of the station, in one table: the main window binds it, F1 shows it,
 the README lists it. Everything works without a mouse.
 
+One key, one meaning at a time: a screen's own key (e.g. the alarm summary's Ctrl+F, focus
+the filter) that is also a window key here is taken over by the main window, which triggers
+the screen's action while that screen is shown (`MainWindow._adopt_keys`): Qt would otherwise
+see two shortcuts for one key and fire neither. A test checks no other key is bound twice.
+
 GUI thread only (the help dialog).
 """
 
@@ -25,11 +30,14 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("F6", "go_trends", "trends"),
     ("F7", "go_diagnostics", "diagnostics (L4)"),
     ("F8", "ack_selected", "acknowledge the selected alarm (summary, else banner)"),
+    ("F10", "go_production", "production: work order, lot, stops and their reasons, OEE"),
     ("F9", "silence_horn", "silence the horn (alarms stay unacknowledged)"),
     ("Alt+Left", "go_back", "back"),
     ("Alt+Right", "go_forward", "forward"),
     ("Alt+Up", "go_up", "up the asset tree (unit -> line -> overview)"),
-    ("Ctrl+F", "ask_faceplate", "open the faceplate of a tag by name"),
+    ("Ctrl+F", "ask_faceplate", "find: the filter of the alarm summary or journal when "
+     "shown, else open the faceplate of a tag by name"),
+    ("Ctrl+O", "ask_faceplate", "open the faceplate of a tag by name (on every screen)"),
     ("Ctrl+B", "focus_banner", "focus the alarm banner (Up/Down, Enter: faceplate)"),
     ("Ctrl+L", "focus_navigation", "focus the navigation tree"),
     ("Ctrl+Shift+T", "toggle_theme", "day / night theme"),
@@ -47,12 +55,16 @@ WIDGET_KEYS: tuple[tuple[str, str], ...] = (
 class HelpDialog(QDialog):
     """F1: the shortcut table. Opened with `open()`."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None,
+                 screen_keys: list[tuple[str, str]] | None = None, screen: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         layout = QVBoxLayout(self)
         rows = [(key, text) for key, _method, text in SHORTCUTS] + list(WIDGET_KEYS)
+        if screen_keys:  # the current screen's own keys (active while it has the focus)
+            rows += [(key, f"{screen}: {text}" if screen else text)
+                     for key, text in screen_keys]
         table = QTableWidget(len(rows), 2, self)
         table.setHorizontalHeaderLabels(["Key", "Does"])
         table.verticalHeader().setVisible(False)

@@ -188,21 +188,30 @@ def test_several_faceplates_open_at_once(make_station, qtbot) -> None:
 
 
 def test_mini_trend_holds_the_value_in_force_from_the_window_start(make_station, qtbot) -> None:
+    """The faceplate's mini trend is the trend screen's TrendPlot: a tag stored once (the lab
+    device reads hourly) still draws a line from the window's start, held as a step."""
     import time
 
-    from widgets.mini_trend import load_history
+    from widgets.trend_plot import TrendPlot
 
     station = make_station()
     historian = station.context.historian()
     qtbot.waitUntil(lambda: station.bridge.current["Tank.Density"].value is not None,
                     timeout=5000)
     assert historian.flush(5)
-    t0 = time.time() + 0.001  # after the one stored sample (the lab device reads hourly)
-    points = load_history(historian, "Tank.Density", t0, t0 + 600)
-    assert points[0][0] == t0
-    assert abs(points[0][1] - 1.02) < 1e-6
-    assert load_history(historian, "No.Such.Tag", t0, t0 + 600) == []
     faceplate = open_faceplate(station, "Tank.Density", qtbot)
-    qtbot.waitUntil(lambda: faceplate.trend.history_loaded, timeout=5000)
-    assert faceplate.trend.points
+    plot = faceplate.trend
+    assert isinstance(plot, TrendPlot)
+    assert plot.mini
+    assert plot.live
+    t0, t1 = plot.visible_range()
+    assert t1 - t0 == pytest.approx(600, abs=2)
+    assert [p.tag for p in plot.pens()] == ["Tank.Density"]
+    # a window that starts after the one stored sample: the value in force is held from t0
+    start = time.time() + 0.001
+    plot.set_range(start, start + 600)
+    pen = plot.pen("Tank.Density")
+    qtbot.waitUntil(lambda: not plot.loading() and pen.t.size > 0, timeout=5000)
+    assert pen.t[0] == pytest.approx(start, abs=0.01)
+    assert pen.value_before(start + 1) == pytest.approx(1.02, abs=1e-6)
     faceplate.close()

@@ -26,4 +26,4 @@ def test_bench_load_measures_busy_share_and_flush_time(tmp_path: Path, qapp) -> 
     busy = by_name["GUI thread busy, 10k tags/s (share of a core)"]
     assert 0 < busy.value < 100
     assert by_name["bridge flush time p95, 10k tags/s"].value >= 0
-    assert callable(gui.alarm_flood)  # where the alarm summary adds its flood figures
+    assert callable(gui.alarm_flood)  # the alarm summary's flood figures, same area
