@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 Place = tuple[str, str]  # (screen name, asset path or "")
 OTHER_SCREENS = (("alarms", "Alarm summary"), ("journal", "Alarm journal"),
-                 ("trends", "Trends"), ("diagnostics", "Diagnostics (L4)"))
+                 ("trends", "Trends"), ("diagnostics", "Diagnostics (L4)"),
+                 ("users", "Users"))
 HISTORY_MAX = 50
 
 

@@ -26,4 +26,5 @@ SCREENS: dict[str, str] = {
     "alarms": "screens.alarm_summary:AlarmSummaryScreen",
     "journal": "screens.alarm_journal:AlarmJournalScreen",
     "trends": "screens.trends:TrendScreen",
+    "users": "screens.users:UsersScreen",  # user administration (admins; issue 14)
 }
