@@ -7,7 +7,11 @@ value -> new value with units; on Yes the write goes through `context.commands.w
 check, audit, then `Runtime.submit_write` in the device's thread) and the future's outcome comes
 back through `context.when_done` in the GUI thread: "confirmed" (with the read-back value),
 "rejected: <reason>" or "timed out". Bool tags get two buttons (ON / OFF) that go through the
-same confirmation. Controls the user may not use are disabled with the reason as tooltip.
+same confirmation. A tag with `signature = true | "double"` asks for the electronic signature
+instead of the plain confirmation (`SignatureDialog`: old -> new, reason, password, meaning,
+second signer); the command starts in a worker (its audit entry is written with
+`synchronous=FULL`, the signature's passwords are hashed), and a refusal ("denied: ...") is shown
+like any other result. Controls the user may not use are disabled with the reason as tooltip.
 GUI thread only.
 """
 

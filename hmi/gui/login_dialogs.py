@@ -55,6 +55,10 @@ class _AskDialog(QDialog):
         self.message.setObjectName("LoginMessage")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # room for two lines from the start: the dialog does not jump when a message comes
+        self.message.setMinimumHeight(2 * self.message.fontMetrics().lineSpacing() + 14)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.message.setMargin(5)  # inside the error outline (QSS padding is not honoured)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel, self)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)

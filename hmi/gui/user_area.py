@@ -141,10 +141,12 @@ class SessionBar(QFrame):
         actor = session.actor
         if session.is_locked and actor is not None:
             since = time.strftime("%H:%M", time.localtime(session.locked_since))
-            why = "no input" if session.locked_reason == "idle" else "locked on request"
+            idle = session.security.settings.idle_lock_min
+            why = (f"after {idle:g} min without input" if session.locked_reason == "idle"
+                   else "on request")
             self.state = "locked"
             self.text.setText(
-                f"<b>Session locked</b> since {since} ({why}): {actor.user} ({actor.role}). "
+                f"<b>Session locked</b> at {since} {why}: {actor.user} ({actor.role}). "
                 "Values, alarms and horn silence stay live; controls are disabled.")
             self.primary.setText("Unlock…")
             self.primary.setToolTip(f"{actor.user}, or a user with a role above {actor.role}")
