@@ -8,7 +8,8 @@ from __future__ import annotations
 import shiboken6
 
 from tests.core.security_helpers import PASSWORDS
-from tests.gui.security_env import SIGNED_PROJECT
+from tests.gui.security_env import SIGNED_PROJECT, TEMP_ALARM, alarm_row, with_security
+from widgets.faceplate_alarms import AlarmSection
 from widgets.signature_dialog import SignatureDialog
 
 SETPOINT = "Tank.LevelSetpoint"
@@ -120,3 +121,33 @@ def test_cancelling_the_signature_writes_nothing(make_station, qtbot) -> None:
     assert faceplate.write.result_label.text() == "write cancelled"
     assert station.context.commands.security.audit.query(action="write") == []
     faceplate.close()
+
+
+def test_signed_acknowledge_from_the_faceplate_and_the_banner(make_station, qtbot) -> None:
+    station = make_station(with_security("[security.signatures]\nack = true"))
+    qtbot.waitUntil(lambda: alarm_row(station) is not None, timeout=10_000)
+    faceplate = station.window.open_faceplate("Tank.Temp")
+    section = faceplate.findChild(AlarmSection)
+    section.ack(TEMP_ALARM)
+    dialog = section.sign_dialog
+    assert isinstance(dialog, SignatureDialog)
+    assert dialog.isVisible()
+    dialog.reason.setText("temperature seen, cooling on")
+    dialog.fields.password.setText(PASSWORDS["olga"])
+    dialog.ok_button.click()
+    qtbot.waitUntil(lambda: alarm_row(station)["acked"], timeout=10_000)
+    security = station.context.commands.security
+    [requested] = [e for e in security.audit.query(action="ack") if e.result == "requested"]
+    assert requested.details["signature"] == {
+        "reason": "temperature seen, cooling on",
+        "signers": [{"user": "olga", "role": "operator", "meaning": "performed"}]}
+    faceplate.close()
+    # the banner's F8 asks too; cancelled, nothing is sent
+    station.window.header.banner.select(TEMP_ALARM)
+    station.window.ack_selected()
+    banner_dialog = station.window.findChild(SignatureDialog)
+    assert banner_dialog is not None
+    assert banner_dialog.isVisible()
+    banner_dialog.reject()
+    qtbot.waitUntil(lambda: station.window._ack_dialog is None, timeout=2000)
+    assert len(security.audit.query(action="ack")) == 2  # requested + outcome, nothing new
