@@ -177,7 +177,8 @@ class SessionController(QObject):
         if actor is None or self.is_locked:
             return
         self._apply_lock(reason)
-        self.context.submit(self.security.lock, actor, reason, slot=self._on_core_locked)
+        self.context.submit(self.security.lock, actor, reason, slot=self._on_core_locked,
+                            error_slot=self._on_core_lock_failed)
 
     def log_in_as(self, name: str, password: str) -> None:
         """Log in without a dialog (the demo's operator); a refusal opens the login dialog."""
@@ -211,6 +212,12 @@ class SessionController(QObject):
         self.log_in()
 
     def _on_core_locked(self, _result: object) -> None:
+        self.context.recheck()
+
+    def _on_core_lock_failed(self, exc: BaseException) -> None:
+        """The lock's audit entry failed (the core locked the session before writing it, so
+        the controls are refused anyway): say so, re-check."""
+        self.context.notify(f"session lock: {type(exc).__name__}: {exc}", "error")
         self.context.recheck()
 
     def _apply_lock(self, reason: str) -> None:
