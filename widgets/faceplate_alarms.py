@@ -2,13 +2,17 @@
 operator's actions on it (acknowledge, shelve with duration and reason, unshelve, reset).
 
 Actions go through `context.commands.alarm` (the same role checks and journal rows as the CLI),
-run in the alarm thread, and their one-line answer comes back through `context.when_done`.
+started from a worker (the audit entry is written with `synchronous=FULL`, a signature hashes
+passwords), run in the alarm thread, and their one-line answer comes back through
+`context.when_done`. An action the project signs (`[security.signatures]`) asks for the
+signature first (`SignatureDialog`).
 Buttons the user may not use are disabled with the reason as tooltip; the shelve duration is
 capped by the project's `shelve_max_min`. GUI thread only.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -26,6 +30,9 @@ from PySide6.QtWidgets import (
 
 from hmi.gui.trend_around import trend_around
 from widgets.alarm_indicator import AlarmIndicator
+from widgets.signature_dialog import SignatureDialog
+
+VERBS = {"ack": "Acknowledge", "shelve": "Shelve", "unshelve": "Unshelve", "reset": "Reset"}
 
 
 class AlarmSection(QWidget):
@@ -110,6 +117,8 @@ class AlarmSection(QWidget):
                            self.shelve_button, self.unshelve_button, self.reset_button):
                 orphan.setParent(self)
                 orphan.hide()
+        self.sign_dialog: SignatureDialog | None = None
+        self._signed: tuple[str, str, dict[str, Any]] = ("", "", {})
         self.result = QLabel("", self)
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -172,8 +181,44 @@ class AlarmSection(QWidget):
 
     # ---- actions ------------------------------------------------------------------------------
     def _run(self, action: str, name: str, **args: Any) -> None:
+        rule = self.context.commands.needs_signature(action)
+        if not rule:
+            self._send(action, name, None, args)
+            return
+        if self.sign_dialog is not None:
+            self.sign_dialog.reject()
+        summary = f"{VERBS.get(action, action)} {name}"
+        if action == "shelve":
+            summary += f" for {args.get('minutes', 0):g} min"
+        dialog = SignatureDialog(f"Sign: {VERBS.get(action, action).lower()}", summary, rule,
+                                 str(args.get("reason") or ""), "Sign", self)
+        self.sign_dialog, self._signed = dialog, (action, name, args)
+        dialog.finished.connect(self._on_sign_finished)
+        dialog.open()
+
+    def _on_sign_finished(self, result: int) -> None:
+        dialog, self.sign_dialog = self.sign_dialog, None
+        if dialog is None:
+            return
+        dialog.deleteLater()
+        signature = dialog.signature() if result == SignatureDialog.DialogCode.Accepted.value \
+            else None
+        dialog.clear_secrets()
+        if signature is None:
+            self.result.setText("cancelled")
+            return
+        action, name, args = self._signed
+        if action == "shelve":  # the signature binds the shelve reason
+            args = {**args, "reason": signature.reason}
+        self._send(action, name, signature, args)
+
+    def _send(self, action: str, name: str, signature: Any, args: dict[str, Any]) -> None:
         self.result.setText(f"{action} {name}…")
-        future = self.context.commands.alarm(self.context.actor, action, name, **args)
+        start = functools.partial(self.context.commands.alarm, self.context.actor, action, name,
+                                  signature=signature, **args)
+        self.context.submit(start, slot=self._on_started, error_slot=self._on_error)
+
+    def _on_started(self, future: Any) -> None:
         self.context.when_done(future, self._on_done, self._on_error)
 
     def _on_ack_clicked(self) -> None:

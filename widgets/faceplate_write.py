@@ -7,12 +7,17 @@ value -> new value with units; on Yes the write goes through `context.commands.w
 check, audit, then `Runtime.submit_write` in the device's thread) and the future's outcome comes
 back through `context.when_done` in the GUI thread: "confirmed" (with the read-back value),
 "rejected: <reason>" or "timed out". Bool tags get two buttons (ON / OFF) that go through the
-same confirmation. Controls the user may not use are disabled with the reason as tooltip.
+same confirmation. A tag with `signature = true | "double"` asks for the electronic signature
+instead of the plain confirmation (`SignatureDialog`: old -> new, reason, password, meaning,
+second signer); the command starts in a worker (its audit entry is written with
+`synchronous=FULL`, the signature's passwords are hashed), and a refusal ("denied: ...") is shown
+like any other result. Controls the user may not use are disabled with the reason as tooltip.
 GUI thread only.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -28,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from widgets.formatting import format_number
 from widgets.setpoint_entry import SetpointEntry
+from widgets.signature_dialog import SignatureDialog
 
 INTEGER_TYPES = ("int16", "uint16", "int32", "uint32")
 
@@ -45,6 +51,7 @@ class WriteSection(QWidget):
         self.is_bool = self.cfg is not None and self.cfg.type == "bool"
         self.pending: Any = None  # the value awaiting confirmation
         self.confirm: QMessageBox | None = None
+        self.sign_dialog: SignatureDialog | None = None  # a signed tag's confirmation
         self.last_result: Any = None  # drivers.base.WriteResult (widgets don't import drivers)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -79,7 +86,9 @@ class WriteSection(QWidget):
             row.addWidget(self.write_button)
         layout.addLayout(row)
         reason_row = QHBoxLayout()
-        reason_row.addWidget(QLabel("Reason (optional):", self))
+        signed = context.commands.needs_signature("write", tag)
+        reason_row.addWidget(QLabel("Reason (signed write: required):" if signed
+                                    else "Reason (optional):", self))
         self.reason = QLineEdit(self)
         self.reason.setMaxLength(200)
         reason_row.addWidget(self.reason, 1)
@@ -143,9 +152,18 @@ class WriteSection(QWidget):
         QTimer.singleShot(0, self._ask)
 
     def _ask(self) -> None:
-        if self.pending is None or self.confirm is not None:
+        if self.pending is None or self.confirm is not None or self.sign_dialog is not None:
             return
         new_text = format_number(self.pending, self.cfg, with_unit=True)
+        rule = self.context.commands.needs_signature("write", self.tag)
+        if rule:  # the signature dialog is the confirmation, with the reason it binds
+            dialog = SignatureDialog(
+                "Sign the write", f"Write {self.tag}?\n\n{self.current_text()}  →  {new_text}",
+                rule, self.reason.text().strip(), "Sign and write", self)
+            dialog.finished.connect(self._on_sign_finished)
+            self.sign_dialog = dialog
+            dialog.open()
+            return
         box = QMessageBox(QMessageBox.Icon.Question, "Confirm write",
                           f"Write {self.tag}?\n\n{self.current_text()}  →  {new_text}",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
@@ -166,12 +184,36 @@ class WriteSection(QWidget):
             return
         self.send(self.pending)
 
-    def send(self, value: Any) -> None:
-        """Send `value` without asking (after confirmation; tests call it directly)."""
+    def _on_sign_finished(self, result: int) -> None:
+        dialog, self.sign_dialog = self.sign_dialog, None
+        if dialog is None:
+            return
+        dialog.deleteLater()
+        if result != SignatureDialog.DialogCode.Accepted.value:
+            dialog.clear_secrets()
+            self.show_result("write cancelled", "")
+            self.pending = None
+            return
+        signature = dialog.signature()
+        dialog.clear_secrets()
+        self.reason.setText(signature.reason)
+        self.send(self.pending, signature)
+
+    def send(self, value: Any, signature: Any = None) -> None:
+        """Send `value` without asking (after confirmation; tests call it directly).
+
+        The command starts in a worker: it writes the "requested" audit entry
+        (`synchronous=FULL`) and checks a signature's passwords (argon2, ~20 ms a signer)
+        before the device is touched; the read-back then comes back through `when_done`."""
         self.pending = None
-        self.show_result(f"sending {format_number(value, self.cfg, with_unit=True)}…", "sending")
-        future = self.context.commands.write(self.context.actor, self.tag, value,
-                                             reason=self.reason.text().strip())
+        shown = format_number(value, self.cfg, with_unit=True)
+        self.show_result(f"checking the signature, then sending {shown}…" if signature
+                         else f"sending {shown}…", "sending")
+        start = functools.partial(self.context.commands.write, self.context.actor, self.tag,
+                                  value, reason=self.reason.text().strip(), signature=signature)
+        self.context.submit(start, slot=self._on_write_started, error_slot=self._on_write_error)
+
+    def _on_write_started(self, future: Any) -> None:
         self.context.when_done(future, self._on_write_done, self._on_write_error)
 
     def _on_write_done(self, result: Any) -> None:
@@ -182,6 +224,8 @@ class WriteSection(QWidget):
         elif result.status == "timed out":
             self.show_result(f"timed out: {result.message or 'no read-back in time'}",
                              "timed out")
+        elif getattr(result, "refused", ""):  # never sent: "denied: <why>", "invalid: <why>"
+            self.show_result(result.message, "rejected")
         else:
             self.show_result(f"rejected: {result.message}", "rejected")
         self.write_finished.emit(result)

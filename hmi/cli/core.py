@@ -64,10 +64,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("demo", help="start the demo plant and the station on it",
                        description="Start the simulated plant (Modbus TCP + OPC UA on loopback) "
-                                   "and the station on resources/demo/project.toml.")
+                                   "and the station on resources/demo/project.toml, in its own "
+                                   "data folder DATA/demo/ with demo accounts (printed; demo "
+                                   "only), the operator logged in.")
     p.add_argument("--headless", action="store_true", help="no display: runtime only")
     p.add_argument("--for", dest="duration", type=float, metavar="SECONDS")
-    p.add_argument("--data", metavar="DIR", help="data directory")
+    p.add_argument("--data", metavar="DIR", help="data directory; the demo keeps its data in "
+                                                 "DIR/demo/, apart from a real station's")
     p.add_argument("--modbus-port", type=int, default=0, metavar="N",
                    help="default 5020, or a free port if 5020 is taken")
     p.add_argument("--opcua-port", type=int, default=0, metavar="N",
@@ -268,7 +271,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                        else 0)
     opcua_port = args.opcua_port or (DEFAULT_OPCUA_PORT if _port_free(DEFAULT_OPCUA_PORT) else 0)
     mes_port = DEFAULT_MES_PORT if _port_free(DEFAULT_MES_PORT) else 0
-    folder = data_dir(args.data)
+    # the demo's own folder: its demo accounts never reach a real station's users database
+    folder = data_dir(args.data) / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
     sim = SimulatorThread(modbus_port, opcua_port, seed=None, fault_every_s=args.fault_every)
     stub = StubThread(MesStub(mes_port, out=folder / "mes-stub.jsonl"))
     try:
@@ -287,12 +292,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
               f"{stub.stub.out}; project {project_path}", flush=True)
         project = load_project(project_path)
         _demo_work_order(project, folder)
-        return _run(project_path, project, args, str(folder))
+        login, notice = _demo_accounts(project, folder)
+        if args.headless:
+            return run_headless(project, str(folder), args.duration, args.status_every)
+        from hmi.cli.gui import open_station
+
+        return open_station(project, str(folder), args.duration, login=login, notice=notice)
     finally:
         stub.stop()
         sim.stop()
         print(f"MES stub: {len(stub.stub.events)} event(s) stored, {stub.stub.duplicates} "
               f"duplicate(s) dropped", flush=True)
+
+
+def _demo_accounts(project: Project, folder: Path) -> tuple[tuple[str, str] | None, str]:
+    """The demo's accounts (made on the first run in the demo folder), printed; returns the
+    operator's login for the window and the line for its notification area."""
+    from hmi.security.demo_users import DEMO_LOGIN, describe, ensure_demo_users
+
+    accounts = ensure_demo_users(folder, project.model.security)
+    if not accounts:
+        print(f"demo accounts: none in {folder} (it has other users)", flush=True)
+        return None, ""
+    line = f"demo accounts (demo only, never on a real station): {describe(accounts)}"
+    print(line, flush=True)
+    login = next(((n, pw) for n, _r, pw in accounts if n == DEMO_LOGIN), None)
+    return login, line
 
 
 def _demo_work_order(project: Project, folder: Path) -> None:

@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     accept_relative_times(p)
     p.add_argument("project", type=Path)
     p.add_argument("--screen", required=True, metavar="NAME",
-                   help="overview|line|unit|alarms|journal|diagnostics|faceplate|trends")
+                   help="overview|line|unit|alarms|journal|diagnostics|trends|users|faceplate"
+                        "|login|locked|signature")
     p.add_argument("--asset", metavar="PATH", help="the line or unit (default: the first)")
     p.add_argument("--tag", metavar="NAME", help="the faceplate's tag (default: the first)")
     p.add_argument("--theme", choices=THEMES, default="day")
@@ -44,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--after", type=float, default=3.0, metavar="SECONDS",
                    help="run this long before rendering (default 3)")
     p.add_argument("--data", metavar="DIR", help="data directory")
+    p.add_argument("--user", metavar="NAME",
+                   help="log NAME in while rendering (for the OS account that owns the data "
+                        "directory, as the CLI acts without a password); default: nobody")
     p.add_argument("--group", metavar="NAME", help="trends: the trend group")
     p.add_argument("--range", dest="time_range", metavar="RANGE",
                    help="trends/journal: the time range, e.g. -1h")
@@ -77,12 +81,14 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def open_station(project: Project, data: str | None, duration: float | None,
-                 theme_name: str | None = None) -> int:
-    """The station's window (what `hmi run`/`hmi demo` without --headless also call)."""
+                 theme_name: str | None = None, login: tuple[str, str] | None = None,
+                 notice: str = "") -> int:
+    """The station's window (what `hmi run`/`hmi demo` without --headless also call).
+    `login`: log this (name, password) in at start (`hmi demo` only)."""
     require_display()
     from hmi.gui.app import run_gui
 
-    return run_gui(project, data, duration, theme_name)
+    return run_gui(project, data, duration, theme_name, login, notice)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -114,13 +120,14 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     os.environ["QT_QPA_PLATFORM"] = "offscreen"  # never a window on someone's desktop
     from hmi.gui.screenshot import ScreenshotError, check_request, take
+    from hmi.gui.security_shots import ShotError
 
     try:
         check_request(project, args.screen, args.asset, args.tag)
         out = take(project, args.screen, args.out, asset=args.asset, tag=args.tag,
                    theme_name=args.theme, size=size, after_s=args.after, data=args.data,
-                   options=options)
-    except ScreenshotError as exc:
+                   options=options, user=args.user)
+    except (ScreenshotError, ShotError) as exc:
         raise CliError(str(exc)) from None
     print(f"{out}: {args.screen} ({args.theme}, {size[0]}x{size[1]})")
     return 0

@@ -134,11 +134,17 @@ def rss_mb(field: str = "VmRSS") -> float | None:
 
 
 def run_gui(project: Project | Path | str, data: str | None = None,
-            duration: float | None = None, theme_name: str | None = None) -> int:
+            duration: float | None = None, theme_name: str | None = None,
+            login: tuple[str, str] | None = None, notice: str = "") -> int:
     """Run the station with its window until closed, Ctrl+C, SIGTERM or `duration` seconds.
     `project` is a loaded Project (the CLI has validated it: a 10,000-tag file takes over a
     second to parse, so it is parsed once) or a path. Raises ProjectInvalid / StartError for
-    the CLI to turn into exit 2."""
+    the CLI to turn into exit 2.
+
+    Nobody is logged in at start: the window asks (the first-admin dialog while there are no
+    users, else the login dialog; both non-modal, the station annunciates meanwhile).
+    `login` (name, password) logs that user in instead (`hmi demo` only: its own data folder,
+    its demo accounts); `notice` goes to the notification line."""
     import qasync  # here, not at import: `hmi --help` must not pay for it
 
     started_wall = float(os.environ.get("HMI_GUI_T0", time.time()))
@@ -164,6 +170,12 @@ def run_gui(project: Project | Path | str, data: str | None = None,
         sys.excepthook = previous_hook
         loop.close()
         raise
+    if notice:
+        station.context.notify(notice, "warning")
+    if login is not None:
+        station.session.log_in_as(*login)
+    else:
+        station.session.prompt()
 
     def request_close(*_args: object) -> None:
         QTimer.singleShot(0, station.window.close)

@@ -36,6 +36,11 @@ from hmi.gui.bridge import TagBridge
 log = logging.getLogger(__name__)
 
 ResultSlot = Callable[[Any], None]
+# what a control does, for "log in to ..." when nobody is logged in
+VERBS = {"write": "write", "ack": "acknowledge", "shelve": "shelve", "unshelve": "unshelve",
+         "reset": "reset", "comment": "comment", "oos": "take alarms out of service",
+         "in_service": "return alarms to service", "context": "change the production context",
+         "users": "manage users", "audit": "read the audit trail"}
 ErrorSlot = Callable[[BaseException], None]
 
 
@@ -73,9 +78,18 @@ class StationContext(QObject):
             self._actor = actor
             self.actor_changed.emit(actor)
 
+    def recheck(self) -> None:
+        """Emit `actor_changed` for the same actor: its session was locked or unlocked, so
+        what it may do changed although the actor did not (`hmi.gui.session`)."""
+        self.actor_changed.emit(self._actor)
+
     def why_not(self, action: str, target: str = "") -> str | None:
-        """None if the current user may do `action` (on `target`), else the reason to show."""
-        return self.commands.check(self._actor, action, target)
+        """None if the current user may do `action` (on `target`), else the reason to show
+        ("nobody is logged in: log in to acknowledge", "the session is locked ...")."""
+        why = self.commands.check(self._actor, action, target)
+        if why is not None and self._actor is None and why.startswith("nobody"):
+            return f"{why}: log in to {VERBS.get(action, action)}"
+        return why
 
     def historian(self) -> Any | None:
         """The runtime's historian (query methods callable from any thread), or None when the

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from hmi.gui.horn import Horn
 from hmi.gui.mes_status import MesStatusLabel
+from hmi.gui.user_area import UserArea
 from widgets.alarm_banner import AlarmBanner, AlarmCounts
 
 DEVICE_TEXT = {"connected": "ok", "connecting": "connecting", "down": "DOWN",
@@ -25,13 +26,12 @@ DEVICE_TEXT = {"connected": "ok", "connecting": "connecting", "down": "DOWN",
 class Header(QFrame):
     """Top strip of the main window."""
 
-    def __init__(self, context: Any, horn: Horn, placeholder_user: bool,
+    def __init__(self, context: Any, horn: Horn, session: Any = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Header")
         self.context = context
         self.horn = horn
-        self.placeholder_user = placeholder_user
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.setSpacing(8)
@@ -45,10 +45,9 @@ class Header(QFrame):
         self.clock.setObjectName("Clock")
         self.clock.setAlignment(Qt.AlignmentFlag.AlignRight)
         side.addWidget(self.clock)
-        self.user = QLabel("", self)
-        self.user.setObjectName("UserLabel")
-        self.user.setAlignment(Qt.AlignmentFlag.AlignRight)
-        side.addWidget(self.user)
+        self.user_area = UserArea(context, session, self)  # hmi.gui.user_area
+        self.user = self.user_area.label
+        side.addWidget(self.user_area)
         self.silence_button = QPushButton("Silence horn (F9)", self)
         self.silence_button.setObjectName("SilenceButton")
         self.silence_button.setToolTip("Stop the audible alarm; alarms stay unacknowledged")
@@ -69,25 +68,14 @@ class Header(QFrame):
         self._clock_timer.timeout.connect(self._on_clock)
         self._clock_timer.start()
         self._on_clock()
-        context.actor_changed.connect(self._on_actor)
         context.bridge.health_changed.connect(self._on_health)
         horn.sounding_changed.connect(self._on_sounding)
-        self._on_actor(context.actor)
         self._on_health(context.runtime.device_health())
         self._on_sounding(horn.sounding)
 
     def _on_clock(self) -> None:
         self.clock.setText(time.strftime("%H:%M:%S"))
         self.clock.setToolTip(time.strftime("%A %d %B %Y, %Z"))
-
-    def _on_actor(self, actor: Any) -> None:
-        if actor is None:
-            self.user.setText("nobody logged in")
-            return
-        suffix = " · placeholder login" if self.placeholder_user else ""
-        self.user.setText(f"{actor.user} ({actor.role}){suffix}")
-        self.user.setToolTip("the station runs as the OS user until logins exist"
-                             if self.placeholder_user else "")
 
     def _on_sounding(self, priority: str) -> None:
         self.silence_button.setProperty("sounding", bool(priority))

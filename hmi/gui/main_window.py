@@ -8,6 +8,7 @@ only.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
@@ -36,7 +37,9 @@ from hmi.gui.horn import Horn
 from hmi.gui.navigation import History, NavTree, Place, build_screen
 from hmi.gui.registry import SCREENS
 from hmi.gui.shortcuts import SHORTCUTS, HelpDialog
+from hmi.gui.user_area import SessionBar
 from widgets.faceplate import Faceplate
+from widgets.signature_dialog import SignatureDialog
 
 log = logging.getLogger(__name__)
 NOTIFY_KEEP = 30
@@ -70,7 +73,7 @@ class MainWindow(QMainWindow):
     closing = Signal()  # the window is closing: the app stops the runtime after this
 
     def __init__(self, context: Any, settings: QSettings | None = None,
-                 placeholder_user: bool = True, parent: QWidget | None = None) -> None:
+                 session: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self.settings = settings
@@ -81,14 +84,18 @@ class MainWindow(QMainWindow):
         self.faceplates: dict[str, Faceplate] = {}
         self.notifications: list[tuple[float, str, str]] = []
         self.place: Place = ("", "")
+        self._ack_dialog: SignatureDialog | None = None
         self._shown = False
 
         central = QWidget(self)
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
-        self.header = Header(context, self.horn, placeholder_user, central)
+        self.session = session  # hmi.gui.session.SessionController (None: no logins)
+        self.header = Header(context, self.horn, session, central)
         outer.addWidget(self.header)
+        if session is not None:
+            outer.addWidget(SessionBar(session, central))
         outer.addWidget(self._nav_bar(central))
         splitter = QSplitter(Qt.Orientation.Horizontal, central)
         self.nav = NavTree(context.meta.plant, splitter)
@@ -291,7 +298,34 @@ class MainWindow(QMainWindow):
         if why is not None:
             self.context.notify(f"cannot acknowledge {row['name']}: {why}", "warning")
             return
-        future = self.context.commands.alarm(self.context.actor, "ack", row["name"])
+        rule = self.context.commands.needs_signature("ack")
+        if rule:  # the project signs acknowledgements: ask first (hmi.gui.session: issue 14)
+            dialog = SignatureDialog("Sign: acknowledge", f"Acknowledge {row['name']}", rule,
+                                     parent=self)
+            dialog.setProperty("alarm", row["name"])
+            dialog.finished.connect(self._on_ack_signed)
+            self._ack_dialog = dialog
+            dialog.open()
+            return
+        self._send_ack(row["name"], None)
+
+    def _on_ack_signed(self, result: int) -> None:
+        dialog, self._ack_dialog = self._ack_dialog, None
+        if dialog is None:
+            return
+        dialog.deleteLater()
+        if result == SignatureDialog.DialogCode.Accepted.value:
+            self._send_ack(str(dialog.property("alarm")), dialog.signature())
+        dialog.clear_secrets()
+
+    def _send_ack(self, alarm: str, signature: object) -> None:
+        """Started from a worker: the audit entry (synchronous=FULL) and any signature check
+        (argon2) stay off the GUI thread."""
+        start = functools.partial(self.context.commands.alarm, self.context.actor, "ack", alarm,
+                                  signature=signature)
+        self.context.submit(start, slot=self._on_ack_started, error_slot=self._on_alarm_error)
+
+    def _on_ack_started(self, future: Any) -> None:
         self.context.when_done(future, self._on_alarm_done, self._on_alarm_error)
 
     def _on_alarm_done(self, text: str) -> None:
@@ -342,6 +376,15 @@ class MainWindow(QMainWindow):
         picker = getattr(self, "_picker", None)
         if picker is not None:
             self.open_faceplate(picker.edit.text().strip())
+
+    # ---- the user (hmi.gui.session) ------------------------------------------------------------
+    def log_in(self) -> None:
+        if self.session is not None:
+            self.session.log_in()
+
+    def lock_session(self) -> None:
+        if self.session is not None:
+            self.session.lock()
 
     # ---- misc -----------------------------------------------------------------------------------
     def show_help(self) -> None:

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 Place = tuple[str, str]  # (screen name, asset path or "")
 OTHER_SCREENS = (("alarms", "Alarm summary"), ("journal", "Alarm journal"),
                  ("trends", "Trends"), ("production", "Production"),
-                 ("diagnostics", "Diagnostics (L4)"))
+                 ("diagnostics", "Diagnostics (L4)"), ("users", "Users"))
 HISTORY_MAX = 50
 
 

@@ -31,4 +31,5 @@ SCREENS: dict[str, str] = {
     "journal": "screens.alarm_journal:AlarmJournalScreen",
     "trends": "screens.trends:TrendScreen",
     "production": "screens.production:ProductionScreen",  # issue 15: context, stops, OEE
+    "users": "screens.users:UsersScreen",  # user administration (admins; issue 14)
 }

@@ -19,13 +19,13 @@ from typing import Any
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QWidget
 
-from hmi.gui import theme
+from hmi.gui import security_shots, theme
 from hmi.gui.registry import SCREENS
 from hmi.gui.station import Station
 from hmi.paths import data_dir as default_data_dir
 from hmi.project import Project
 
-EXTRA_SCREENS = ("faceplate",)
+EXTRA_SCREENS = ("faceplate", *security_shots.SHOTS)
 
 
 class ScreenshotError(ValueError):
@@ -125,11 +125,14 @@ def render(station: Station, screen: str, out: Path, *, asset: str | None = None
 def take(project: Project, screen: str, out: Path, *, asset: str | None = None,
          tag: str | None = None, theme_name: str = "day", size: tuple[int, int] = (1600, 1000),
          after_s: float = 3.0, data: str | None = None,
-         options: dict[str, Any] | None = None) -> Path:
-    """Render `screen` after `after_s` seconds of running; returns the PNG's path."""
+         options: dict[str, Any] | None = None, user: str | None = None) -> Path:
+    """Render `screen` after `after_s` seconds of running; returns the PNG's path. `user`:
+    logged in while rendering (`security_shots.log_in_trusted`), else nobody."""
     from hmi.gui.app import application
 
     check_request(project, screen, asset, tag)
+    if screen in security_shots.NEEDS_USER and not user:
+        raise ScreenshotError(f"--screen {screen} needs --user NAME (whose session)")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = application()
     theme.apply(app, theme_name)
@@ -137,9 +140,19 @@ def take(project: Project, screen: str, out: Path, *, asset: str | None = None,
     window = station.window
     try:
         station.start()
+        if user:
+            security_shots.log_in_trusted(station, user)
         window.resize(*size)
         window.show()
         wait(after_s)
+        if screen in security_shots.SHOTS:
+            security_shots.prepare(station, screen, tag, options or {})
+            wait(0.6)
+            picture = security_shots.render(window, security_shots.extras(station, screen, tag))
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if not picture.save(str(out), "PNG"):
+                raise OSError(f"cannot write {out}")
+            return out
         render(station, screen, out, asset=asset, tag=tag, theme_name=theme_name,
                options=options)
     finally:

@@ -42,6 +42,8 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("Ctrl+L", "focus_navigation", "focus the navigation tree"),
     ("Ctrl+Shift+T", "toggle_theme", "day / night theme"),
     ("Ctrl+Shift+W", "close_faceplates", "close every faceplate"),
+    ("Ctrl+Shift+U", "log_in", "log in, switch user, or unlock a locked session"),
+    ("Ctrl+Shift+L", "lock_session", "lock the session (values and alarms stay live)"),
 )
 # Keys handled by the widgets themselves, listed in the help too.
 WIDGET_KEYS: tuple[tuple[str, str], ...] = (

@@ -11,7 +11,6 @@ all run the same code. GUI thread only.
 
 from __future__ import annotations
 
-import getpass
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,24 +23,19 @@ from hmi.commands import Actor, Commands
 from hmi.gui.bridge import TagBridge
 from hmi.gui.context import StationContext
 from hmi.gui.main_window import MainWindow
+from hmi.gui.session import SessionController
 from hmi.project import Project
 from hmi.runtime import SERVICES, Runtime
 
 log = logging.getLogger(__name__)
 
 
-def placeholder_actor() -> Actor:
-    """Until the security issue brings logins: the OS user, as an operator (shown as a
-    placeholder in the header)."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers)
-        user = "operator"
-    return Actor(user, "operator")
-
-
 class Station:
-    """Build with a validated project; `start()`, show `window`, `stop()` once."""
+    """Build with a validated project; `start()`, show `window`, `stop()` once.
+
+    `actor`: a logged-in user (`Security.login`) to start with; default nobody: the station
+    shows everything read-only until someone logs in (`session.prompt()` asks; `hmi gui` calls
+    it once the window shows)."""
 
     def __init__(self, project: Project, data_dir: Path | str | None = None,
                  services: Sequence[str] | None = SERVICES, settings: QSettings | None = None,
@@ -51,9 +45,11 @@ class Station:
         self.bridge.attach(self.runtime)
         self.context = StationContext(self.runtime, self.bridge, Commands(self.runtime))
         self.bridge.error.connect(self._on_bridge_error)
-        self.placeholder_user = actor is None
-        self.context.set_actor(actor or placeholder_actor())
-        self.window = MainWindow(self.context, settings, self.placeholder_user)
+        self.context.set_actor(actor)
+        self.session = SessionController(self.context)
+        self.window = MainWindow(self.context, settings, self.session)
+        self.session.setParent(self.window)  # dialogs open over the window
+        self.session.locked.connect(self._on_locked)
         # the window owns the Qt side of the station, so all of it is destroyed in the GUI
         # thread with the window: a Python-owned QObject with a timer, freed by the garbage
         # collector in a device or worker thread, corrupts Qt's timer list (seen as a segfault
@@ -62,6 +58,10 @@ class Station:
         self.context.setParent(self.window)
         self.window.closing.connect(self.stop)
         self._stopped = False
+
+    def _on_locked(self, _reason: str) -> None:
+        """A locked session hides what it could operate: the faceplates close."""
+        self.window.close_faceplates()
 
     def _on_bridge_error(self, text: str) -> None:
         """A widget failed on its values: the operator sees it; the others keep updating."""
@@ -74,6 +74,7 @@ class Station:
             self.runtime.start()
         except Exception:
             self._stopped = True
+            self.session.shutdown()
             self.bridge.detach()
             self.window.closing.disconnect(self.stop)
             self.window.close()
@@ -86,6 +87,7 @@ class Station:
             return
         self._stopped = True
         self.window.close_faceplates()
+        self.session.shutdown()
         self.bridge.detach()
         self.runtime.stop()
         self.context.shutdown()

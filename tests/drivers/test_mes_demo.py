@@ -18,14 +18,19 @@ def test_hmi_demo_delivers_events_to_its_stub(tmp_path: Path,
                  "--fault-every", "2", "--status-every", "2"])
     out = capsys.readouterr().out
     assert code == 0
-    events = stored_lines(tmp_path / "mes-stub.jsonl")
+    events = stored_lines(tmp_path / "demo" / "mes-stub.jsonl")  # the demo's own folder
     kinds = {e["type"] for e in events}
     assert {"workorder.started", "state.changed"} <= kinds
     assert all(e["source"] == "line1-hmi" for e in events)
-    assert all(e["context"]["work_order"].startswith("WO-") for e in events)
+    without_order = [e for e in events if not e["context"]["work_order"].startswith("WO-")]
+    assert not without_order
     seqs = [e["seq"] for e in events]
     assert seqs == list(range(1, len(events) + 1))
     assert re.search(r"mes: Line1 \w+ \(WO-", out)
     stored = re.search(r"MES stub: (\d+) event\(s\) stored", out)
     assert stored is not None
     assert int(stored.group(1)) == len(events)
+    # the demo's own folder and accounts (demo only): never the real data dir's users database
+    assert "demo accounts (demo only, never on a real station): admin / admin-demo-only" in out
+    assert (tmp_path / "demo" / "security.db").exists()
+    assert not (tmp_path / "security.db").exists()

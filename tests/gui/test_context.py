@@ -93,7 +93,7 @@ def test_unhandled_job_error_reaches_the_notification_area(context, qtbot) -> No
 
 
 def test_write_through_commands_respects_the_actor(context, qtbot) -> None:
-    assert context.why_not("write", "SP") == "nobody is logged in"
+    assert context.why_not("write", "SP") == "nobody is logged in: log in to write"
     add_users(context.commands.security)
     olga = context.commands.security.login("olga", PASSWORDS["olga"])
     with qtbot.waitSignal(context.actor_changed, timeout=1000):
