@@ -39,7 +39,7 @@ HEADER = ["key", "type", "default", "example", "meaning"]
 _HEADING = re.compile(r"^###\s+`(\[[^`]+\])`\s*$")
 _ANY_HEADING = re.compile(r"^#{1,3}\s")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
-_TOML_BLOCK = re.compile(r"^```toml\n(.*?)^```", re.DOTALL | re.MULTILINE)
+_TOML_BLOCK = re.compile(r"^[ \t]*```toml\n(.*?)^[ \t]*```", re.DOTALL | re.MULTILINE)
 
 
 # ---- the schema -----------------------------------------------------------------------------
@@ -313,7 +313,7 @@ def _first_table(block: str) -> str | None:
 
 def test_toml_examples_in_the_docs_are_valid(tmp_path: Path) -> None:
     blocks = _toml_blocks()
-    assert len(blocks) >= 5, "the docs lost their examples"
+    assert len(blocks) >= 12, "the docs lost their examples"
     assert any(_first_table(b) == "[project]" for _, _, b in blocks)
     problems: list[str] = []
     for source, line, block in blocks:
