@@ -14,7 +14,8 @@ written in the file); every value a `Literal` allows is named in its key's row (
 or alarm type must be documented); every documented default equals the model's ("required" and
 "unset" spelled out). Also every ```toml block in the README and `docs/*.md` parses, and one
 that starts with `[project]` passes the real loader (`hmi.project.load_project`), fragments the
-model's shapes, so examples cannot rot either.
+model's shapes, so examples cannot rot either; and every relative link or image in those
+files points to an existing file and heading.
 """
 
 from __future__ import annotations
@@ -336,6 +337,35 @@ def test_toml_examples_in_the_docs_are_valid(tmp_path: Path) -> None:
             except ValidationError as exc:
                 problems.append(f"{source}:{line}: the fragment does not fit the schema: "
                                 f"{exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+    assert not problems, "\n".join(problems)
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_in_the_docs_point_to_files_and_headings() -> None:
+    """Relative links and images in the README and docs/*.md resolve (file and #anchor)."""
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    anchors = {path: {_slug(m.group(1)) for m in
+                      re.finditer(r"^#+\s+(.*)$", path.read_text(encoding="utf-8"), re.M)}
+               for path in files}
+    problems = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for match in re.finditer(r"\]\(([^)\s]+)\)", text):
+            target = match.group(1)
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            name, _, anchor = target.partition("#")
+            where = (path.parent / name).resolve() if name else path
+            line = text.count("\n", 0, match.start()) + 1
+            if not where.exists():
+                problems.append(f"{path.relative_to(ROOT)}:{line}: no such file {name}")
+            elif anchor and where in anchors and anchor not in anchors[where]:
+                problems.append(f"{path.relative_to(ROOT)}:{line}: no heading #{anchor} in "
+                                f"{where.relative_to(ROOT)}")
     assert not problems, "\n".join(problems)
 
 
