@@ -15,11 +15,14 @@ or alarm type must be documented); every documented default equals the model's (
 "unset" spelled out). Also every ```toml block in the README and `docs/*.md` parses, and one
 that starts with `[project]` passes the real loader (`hmi.project.load_project`), fragments the
 model's shapes, so examples cannot rot either; and every relative link or image in those
-files points to an existing file and heading.
+files points to an existing file and heading. The README's CLI table names every command of
+the real parser, and the operator guide every keyboard shortcut the code binds.
 """
 
 from __future__ import annotations
 
+import argparse
+import ast
 import re
 import tomllib
 import types
@@ -31,6 +34,7 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError
 from pydantic.fields import FieldInfo
 
+from hmi.cli.main import build_parser
 from hmi.project import ProjectInvalid, load_project
 from hmi.project_models import DeviceConfig, ProjectModel
 
@@ -381,4 +385,53 @@ def test_literal_values_must_be_named(name: str) -> None:
     lines[number - 1] = lines[number - 1].replace(str(value), "X")
     problems = drift(schema_sections(), doc_sections("\n".join(lines)))
     assert any(f"key {key!r} allows {value!r}" in p for p in problems), problems
+
+
+def _subcommands(parser: argparse.ArgumentParser, prefix: str = "hmi") -> list[str]:
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not actions:
+        return [prefix]
+    return [name for action in actions for sub, child in action.choices.items()
+            for name in _subcommands(child, f"{prefix} {sub}")]
+
+
+def test_the_readme_lists_every_command() -> None:
+    """Each `hmi` command and subcommand (from the real parser) has a row in the CLI table;
+    a subcommand may share its group's row (`hmi users list [--json]`, `passwd NAME`, ...)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## The CLI", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `hmi")]
+    missing = []
+    for command in _subcommands(build_parser()):
+        words = command.split()
+        group, last = " ".join(words[:-1]), words[-1]
+        if not any(f"`{command}" in row or (len(words) > 2 and f"`{group}" in row and
+                                             re.search(rf"[`\\|, ]{re.escape(last)}\b", row))
+                   for row in rows):
+            missing.append(command)
+    assert not missing, f"README.md's CLI table lacks: {', '.join(missing)}"
+
+
+def _literal(path: Path, name: str) -> ast.expr:
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        target = getattr(node, "target", None) or (node.targets[0] if isinstance(
+            node, ast.Assign) else None)
+        if isinstance(target, ast.Name) and target.id == name and node.value is not None:
+            return node.value
+    raise AssertionError(f"{name} not found in {path}")
+
+
+def test_the_operator_guide_lists_every_shortcut() -> None:
+    """The keys of `hmi/gui/shortcuts.py` and of the alarm summary's actions are in the
+    operator guide (read from the sources with `ast`: tests/core imports no Qt)."""
+    guide = (ROOT / "docs" / "operators.md").read_text(encoding="utf-8")
+    keys = [row[0] for row in ast.literal_eval(_literal(ROOT / "hmi/gui/shortcuts.py",
+                                                        "SHORTCUTS"))]
+    keys += [row[0] for row in ast.literal_eval(_literal(ROOT / "hmi/gui/shortcuts.py",
+                                                         "WIDGET_KEYS"))]
+    specs = _literal(ROOT / "screens/alarm_actions.py", "SPECS")
+    keys += [ast.literal_eval(call.args[2]) for call in specs.elts]  # type: ignore[attr-defined]
+    missing = [key for key in keys if f"| {key} |" not in guide]
+    assert len(keys) > 25
+    assert not missing, f"docs/operators.md lacks the shortcuts: {', '.join(missing)}"
 
