@@ -17,6 +17,10 @@ for tool in sleep head od tr grep cat wc rm mkdir ls; do
 done
 run() { env -i PATH="$work/bin" HOME="$work" QT_QPA_PLATFORM=offscreen \
             HMI_DATA_DIR="$work/data" "$@"; }
+# in the background: `run ... &` would fork a subshell, and $! (what we signal) would be that
+# subshell, not hmi; a simple command sent to the background is exec'd, so $! is hmi itself
+run_bg() { env -i PATH="$work/bin" HOME="$work" QT_QPA_PLATFORM=offscreen \
+               HMI_DATA_DIR="$work/data" "$@" & }
 if run "$BASH" -c 'command -v python3 || command -v python'; then
     echo "smoke: python is on the sandbox PATH" >&2; exit 1
 fi
@@ -43,7 +47,8 @@ echo "$out" | grep -q "tags: [1-9][0-9]* good" || fail "demo --headless: no good
 pass "demo --headless --for 10: $(echo "$out" | grep 'tags:' | tail -1)"
 
 mb=$(free_port 25020); ua=$(free_port 24840)
-run "$hmi" sim --modbus-port "$mb" --opcua-port "$ua" --for 60 > "$work/sim.log" 2>&1 &
+run_bg "$hmi" sim --modbus-port "$mb" --opcua-port "$ua" --for 60 > "$work/sim.log" 2>&1
+sim=$!
 wait_port "$mb" || fail "sim did not open port $mb"
 sed -e "s/port = 5020/port = $mb/" -e "s#opc.tcp://127.0.0.1:4840#opc.tcp://127.0.0.1:$ua#" \
     "$demo_project" > "$work/project.toml"
@@ -52,10 +57,11 @@ run "$hmi" screenshot "$work/project.toml" --screen overview --after 3 --out "$w
 [ "$(head -c 8 "$work/overview.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] \
     || fail "screenshot is not a PNG"
 pass "screenshot --screen overview: $(wc -c < "$work/overview.png") bytes PNG"
-kill %1 2>/dev/null || true
+kill -TERM "$sim" 2>/dev/null || true
+wait "$sim" || fail "sim exit code $? after SIGTERM: $(cat "$work/sim.log")"
 
 port=$(free_port 24850)
-run "$hmi" mes-stub --port "$port" --out "$work/mes.jsonl" > "$work/stub.log" 2>&1 &
+run_bg "$hmi" mes-stub --port "$port" --out "$work/mes.jsonl" > "$work/stub.log" 2>&1
 stub=$!
 wait_port "$port" || fail "mes-stub did not open port $port: $(cat "$work/stub.log")"
 kill -TERM "$stub"

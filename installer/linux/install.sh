@@ -73,4 +73,6 @@ if [ "$service" = yes ]; then
         > /etc/systemd/system/hmi-station.service
     systemctl daemon-reload 2>/dev/null || true
     echo "service installed: systemctl enable --now hmi-station; journalctl -u hmi-station"
+    echo "first admin: sudo -u hmi env HMI_DATA_DIR=/var/lib/hmi-station" \
+         "HMI_AUDIT_KEY_DIR=/var/lib/hmi-station-audit $bindir/hmi users add NAME --role admin"
 fi

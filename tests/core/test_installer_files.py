@@ -20,7 +20,15 @@ def test_systemd_unit_runs_headless_unprivileged_and_restarts() -> None:
     assert service["Restart"] == "on-failure"
     assert " run /etc/hmi-station/project.toml --headless --data /var/lib/hmi-station" in \
         service["ExecStart"]
-    assert service["StateDirectory"] == "hmi-station"
+    assert service["StateDirectory"].split()[0] == "hmi-station"
+    # the audit key dir must be outside the data dir (else every audited action is refused)
+    # and writable under ProtectSystem=strict: a state directory of its own
+    text = (LINUX / "hmi-station.service").read_text(encoding="utf-8")
+    env = dict(line.removeprefix("Environment=").split("=", 1) for line in text.splitlines()
+               if line.startswith("Environment="))
+    key_dir = env["HMI_AUDIT_KEY_DIR"]
+    assert not key_dir.startswith("/var/lib/hmi-station/")
+    assert "/var/lib/" + service["StateDirectory"].split()[1] == key_dir
     assert service["RestartPreventExitStatus"] == "2"  # a bad project file is not retried
     assert unit["Install"]["WantedBy"] == "multi-user.target"
 
