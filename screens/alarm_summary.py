@@ -415,7 +415,12 @@ class AlarmSummaryScreen(QWidget):
         self.text.selectAll()
 
     def acknowledge_selected(self) -> None:
-        """For the main window's global "acknowledge selected" key."""
+        """For the main window's global "acknowledge selected" key (F8). With nothing
+        selected, the first press selects the top alarm (and focuses the table) instead of
+        acknowledging: the operator acknowledges only what they have seen selected."""
+        if not self.table.selectionModel().selectedRows(0):
+            self._focus_table()
+            return
         self.actions_.actions["ack"].trigger()
 
     def configure(self, options: dict[str, Any]) -> None:
@@ -447,6 +452,9 @@ class AlarmSummaryScreen(QWidget):
         if pending:
             self._refresh(list(pending.values()))
         self._blink.start()
+        # keyboard first: on arrival the table has the focus and the top alarm is selected, so
+        # F8 / Ctrl+K acknowledge what the operator sees first, Ctrl+H shelves it
+        QTimer.singleShot(0, self, self._focus_table)
 
     def hideEvent(self, event: QHideEvent) -> None:
         self._blink.stop()

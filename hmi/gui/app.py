@@ -162,7 +162,13 @@ def run_gui(project: Project | Path | str, data: str | None = None,
     station.window.installEventFilter(first_paint)
     closed = asyncio.Event()
     station.window.closing.connect(closed.set)
-    station.window.show()
+    if settings.value("geometry") is None:
+        # first start on this workstation: a control-room station fills its screen
+        available = app.primaryScreen().availableGeometry()
+        station.window.setGeometry(available)
+        station.window.showMaximized()
+    else:
+        station.window.show()
     app.processEvents()  # the first frame now (values show "----"), the plant right after
     try:
         station.start()

@@ -52,12 +52,16 @@ class TagPicker(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Open faceplate")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.setMinimumWidth(480)  # tag names are long: Line1.Filler.LevelSetpoint
         layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Tag (type part of its name; Enter opens it):", self))
         self.edit = QLineEdit(self)
-        self.edit.setPlaceholderText("tag name")
+        self.edit.setPlaceholderText("e.g. Level")
         completer = QCompleter(tags, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        # choosing from the list opens at once (one Enter, not one for the list and one more)
+        completer.activated.connect(self._on_completed)
         self.edit.setCompleter(completer)
         layout.addWidget(self.edit)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open
@@ -65,6 +69,10 @@ class TagPicker(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    def _on_completed(self, text: str) -> None:
+        self.edit.setText(text)
+        self.accept()
 
 
 class MainWindow(QMainWindow):

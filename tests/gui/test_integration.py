@@ -113,6 +113,23 @@ def test_f8_acknowledges_the_alarm_selected_in_the_summary(make_station, qtbot) 
     assert acks == [("ack", "olga")]
 
 
+def test_f8_with_nothing_selected_first_selects_the_top_alarm(make_station, qtbot) -> None:
+    station, window = shown_station(make_station, qtbot)
+    window.go("alarms")
+    summary = window.screen("alarms")
+    qtbot.waitUntil(lambda: summary.model.rowCount() > 0, timeout=10_000)
+    summary.table.clearSelection()
+    summary.table.setCurrentIndex(summary.model.index(-1, -1))
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: bool(summary.table.selectionModel().selectedRows(0)), timeout=2000)
+    top = summary.model.row(0)["name"]
+    assert not station.context.alarms.rows[top].get("acked")  # selected, not acknowledged
+    qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: station.context.alarms.rows[top].get("acked"), timeout=5000)
+
+
 def test_no_key_is_bound_twice_and_ctrl_f_finds_in_the_screen(make_station, qtbot) -> None:
     _station, window = shown_station(make_station, qtbot)
     for name in SCREENS:  # every screen built: their own keys are now adopted
