@@ -406,8 +406,8 @@ class AlarmSummaryScreen(QWidget):
 
     def _focus_table(self) -> None:
         self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        if not self.table.currentIndex().isValid() and self.model.rowCount():
-            self.table.selectRow(0)
+        if not self.table.selectionModel().selectedRows(0) and self.model.rowCount():
+            self.table.selectRow(0)  # a current cell without a selection is not "selected"
 
     # ---- the screen contract ---------------------------------------------------------------------
     def focus_filter(self) -> None:
