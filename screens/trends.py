@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDateTimeEdit,
@@ -67,6 +68,7 @@ class TrendScreen(QWidget):
         self.group_list = GroupList()
         self._csv_dialog: QFileDialog | None = None
         self._png_dialog: QFileDialog | None = None
+        self._opened_once = False
         self._build()
         self.group_list.chosen.connect(self.apply_group)
         self.group_list.save_requested.connect(self.save_group)
@@ -162,6 +164,20 @@ class TrendScreen(QWidget):
                     self.plot.add_cursor(parse_time(text.strip(), self.plot.clock()))
             except TimeParseError as exc:
                 self.context.notify(str(exc), "warning")
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """The first time the screen is shown with no pens, open the project's first trend
+        group: an empty plot answers nothing (a request that brings its own pens, such as
+        "trend around this alarm", replaces them right after)."""
+        super().showEvent(event)
+        if self._opened_once:
+            return
+        self._opened_once = True
+        groups = list(self.project.model.trend_groups) if self.project is not None else []
+        if groups and not self.plot.pens():
+            group = self.group_list.find(groups[0].name)
+            if group is not None:
+                self.apply_group(group)
 
     def refresh(self) -> None:
         """The user changed: show their saved groups."""

@@ -25,13 +25,25 @@ def context(env: TrendEnv, qapp) -> Iterator[object]:
     bridge.detach()
 
 
-def make_screen(qtbot, context) -> TrendScreen:
+def make_screen(qtbot, context, empty: bool = True) -> TrendScreen:
+    """A shown trend screen; `empty`: without the project group it opens on first show."""
     screen = TrendScreen(context)
     qtbot.addWidget(screen)
     screen.resize(1300, 800)
     screen.show()
     qtbot.waitExposed(screen)
+    if empty:
+        screen.plot.clear_pens()
     return screen
+
+
+def test_first_show_opens_the_first_project_group(qtbot, context) -> None:
+    screen = make_screen(qtbot, context, empty=False)
+    assert [p.tag for p in screen.plot.pens()] == ["Tank.Level", "Tank.Flow"]
+    screen.plot.clear_pens()
+    screen.hide()
+    screen.show()  # only the first show: the operator's later choice stays
+    assert screen.plot.pens() == []
 
 
 def settle(qtbot, screen: TrendScreen) -> None:
