@@ -123,6 +123,7 @@ class _Panel(QGroupBox):
                 # the screen beyond the window
                 widget.setWordWrap(True)
                 widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+                widget.setMinimumWidth(80)  # a long label must not squeeze the value to nothing
                 self._form.addRow(f"{label}:", widget)
                 self._values[label] = widget
             if widget.text() != value:
@@ -312,8 +313,8 @@ class DiagnosticsScreen(QWidget):
         self.alarms.show_values([
             ("State", "running" if a.get("running") else "stopped"),
             ("Alarms configured", str(a.get("alarms", 0))),
-            ("Standing / unacknowledged", f"{a.get('standing', 0)} / {a.get('unacked', 0)}"),
-            ("Shelved / suppressed / out of service",
+            ("Standing / unacked", f"{a.get('standing', 0)} / {a.get('unacked', 0)}"),
+            ("Shelved / suppr. / OOS",
              f"{a.get('shelved', 0)} / {a.get('suppressed', 0)} / {a.get('out_of_service', 0)}"),
             ("Transitions", f"{a.get('transitions', 0):,}"),
             ("Journal rows written", f"{a.get('journal_rows_written', 0):,}"),

@@ -51,7 +51,7 @@ def describe(status: Any) -> tuple[str, str, bool]:
     if s.get("over_limit"):
         parts.append("OVER LIMIT")
     if error and not s.get("connected"):
-        parts.append(short(error))
+        parts.append(short(error, 28))  # the header is shared: the whole error is in the tip
     elif not s.get("connected") and depth:
         parts.append("not connected")
     warn = bool(s.get("over_limit") or s.get("write_error") or s.get("quarantined")
@@ -71,6 +71,8 @@ class MesStatusLabel(QLabel):
     def __init__(self, context: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("MesStatus")
+        # never wider than the device line above it: a long error must not squeeze the banner
+        self.setMaximumWidth(440)
         self.setProperty("warn", False)
         self.bridge = MesBridge.of(context)
         self.bridge.changed.connect(self._on_changed)

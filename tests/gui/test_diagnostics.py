@@ -91,7 +91,7 @@ def test_dead_device_shows_down_with_its_last_error(station, qtbot) -> None:
     assert "read plan:" in detail
     assert "for 2 tag(s)" in detail
     assert row("sim")[2] == "CONNECTED"
-    qtbot.waitUntil(lambda: screen.alarms.value("Standing / unacknowledged") == "1 / 1",
+    qtbot.waitUntil(lambda: screen.alarms.value("Standing / unacked") == "1 / 1",
                     timeout=10_000)
     assert screen.alarms.value("State") == "running"
     assert screen.alarms.value("Journal writing") == "yes"  # issue 11: the current state
