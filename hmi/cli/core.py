@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 import socket
 import threading
@@ -17,6 +18,8 @@ from hmi.cli.base import CliError
 from hmi.paths import data_dir
 from hmi.project import Project, load_project
 from hmi.tags import Reason
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -75,6 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="default 5020, or a free port if 5020 is taken")
     p.add_argument("--opcua-port", type=int, default=0, metavar="N",
                    help="default 4840, or a free port if 4840 is taken")
+    p.add_argument("--mes-port", type=int, default=0, metavar="N",
+                   help="the reference MES stub's port: default 4841, or a free port if 4841 "
+                        "is taken")
     p.add_argument("--fault-every", type=float, default=90.0, metavar="SECONDS")
     p.add_argument("--status-every", type=float, default=10.0, metavar="SECONDS")
     p.set_defaults(func=cmd_demo, long_running=True)
@@ -270,19 +276,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     modbus_port = args.modbus_port or (DEFAULT_MODBUS_PORT if _port_free(DEFAULT_MODBUS_PORT)
                                        else 0)
     opcua_port = args.opcua_port or (DEFAULT_OPCUA_PORT if _port_free(DEFAULT_OPCUA_PORT) else 0)
-    mes_port = DEFAULT_MES_PORT if _port_free(DEFAULT_MES_PORT) else 0
+    mes_port = args.mes_port or (DEFAULT_MES_PORT if _port_free(DEFAULT_MES_PORT) else 0)
     # the demo's own folder: its demo accounts never reach a real station's users database
     folder = data_dir(args.data) / "demo"
     folder.mkdir(parents=True, exist_ok=True)
-    sim = SimulatorThread(modbus_port, opcua_port, seed=None, fault_every_s=args.fault_every)
-    stub = StubThread(MesStub(mes_port, out=folder / "mes-stub.jsonl"))
-    try:
-        sim.start()
-        stub.start()
-    except RuntimeError as exc:
-        sim.stop()
-        stub.stop()
-        raise CliError(str(exc)) from None
+    for attempt in (1, 2):
+        sim = SimulatorThread(modbus_port, opcua_port, seed=None, fault_every_s=args.fault_every)
+        stub = StubThread(MesStub(mes_port, out=folder / "mes-stub.jsonl"))
+        try:
+            sim.start()
+            stub.start()
+            break
+        except RuntimeError as exc:
+            sim.stop()
+            stub.stop()
+            if attempt == 2 or args.modbus_port or args.opcua_port or args.mes_port:
+                raise CliError(str(exc)) from None
+            # a default port seen free was taken before we bound it (another program or
+            # demo starting at the same moment): once more on ports the system picks
+            log.warning("demo: %s; starting again on free ports", exc)
+            modbus_port = opcua_port = mes_port = 0
     try:
         project_path = folder / "demo-project.toml"
         project_path.write_text(demo_project_text(sim.modbus_port, sim.opcua_port,

@@ -267,11 +267,12 @@ def demo_project_path() -> Path:
 
 
 def demo_project_text(modbus_port: int, opcua_port: int, mes_port: int | None = None) -> str:
-    """The demo project with the simulator's ports (and the MES stub's) swapped in."""
+    """The demo project with the simulator's ports and the MES stub's swapped in. With no
+    `mes_port`, the MES URL gets a free port nobody listens on: a test's or a soak's station
+    must never deliver its events to the stub of a demo running beside it (the default 4841)."""
     text = demo_project_path().read_text(encoding="utf-8")
     text = re.sub(rf"(?m)^port = {DEFAULT_MODBUS_PORT}\b", f"port = {modbus_port}", text)
-    if mes_port is not None:
-        text = text.replace(f"opc.tcp://127.0.0.1:{DEFAULT_MES_PORT}",
-                            f"opc.tcp://127.0.0.1:{mes_port}")
+    text = text.replace(f"opc.tcp://127.0.0.1:{DEFAULT_MES_PORT}",
+                        f"opc.tcp://127.0.0.1:{mes_port or free_port()}")
     return text.replace(f"opc.tcp://127.0.0.1:{DEFAULT_OPCUA_PORT}",
                         f"opc.tcp://127.0.0.1:{opcua_port}")

@@ -9,13 +9,18 @@ from pathlib import Path
 import pytest
 
 from hmi.cli.main import main
+from hmi.simulator.serve import free_port
 from tests.drivers.mes_fixtures import stored_lines
 
 
 def test_hmi_demo_delivers_events_to_its_stub(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # ports of its own: another station on this machine (a soak, a demo) sends to the default
+    # MES port 4841, and its events would land in this stub
+    ports = [str(free_port()) for _ in range(3)]
     code = main(["demo", "--headless", "--for", "4", "--data", str(tmp_path),
-                 "--fault-every", "2", "--status-every", "2"])
+                 "--fault-every", "2", "--status-every", "2", "--modbus-port", ports[0],
+                 "--opcua-port", ports[1], "--mes-port", ports[2]])
     out = capsys.readouterr().out
     assert code == 0
     events = stored_lines(tmp_path / "demo" / "mes-stub.jsonl")  # the demo's own folder
