@@ -58,6 +58,8 @@ def test_panel_actions_land_at_the_mes(make_station, stubs, qtbot) -> None:
 
     # change the lot
     qtbot.keyClicks(panel.lot_edit, "LOT-2")
+    # the work order's label changes (MES bridge) a moment before the panel's command is done
+    qtbot.waitUntil(panel.lot_button.isEnabled, timeout=5000)
     qtbot.mouseClick(panel.lot_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.context_labels["lot"].text() == "LOT-2", timeout=5000)
 
@@ -78,6 +80,7 @@ def test_panel_actions_land_at_the_mes(make_station, stubs, qtbot) -> None:
 
     # complete the work order: asks first (open(), not exec())
     plc_write(station, "Filler.Running", True)
+    qtbot.waitUntil(panel.complete_button.isEnabled, timeout=5000)
     qtbot.mouseClick(panel.complete_button, Qt.MouseButton.LeftButton)
     box = panel.confirm
     assert isinstance(box, QMessageBox)
@@ -159,8 +162,10 @@ def test_oee_on_the_line_and_overview_matches_the_service(make_station, stubs, q
     def expected(window_name: str) -> dict[str, str]:
         result = service.oee("Line1", window_name).result(5)
         assert result is not None
-        return {k: percent(getattr(result, k)) for k in ("oee", "availability",
-                                                         "effectiveness", "quality")}
+        # the panel shows the figures the events carry (4 decimals), rounded to 0.1 %
+        values = {k: getattr(result, k) for k in ("oee", "availability", "effectiveness",
+                                                  "quality")}
+        return {k: percent(None if v is None else round(v, 4)) for k, v in values.items()}
 
     def shown(widget: OeeFigures, window_name: str) -> dict[str, str]:
         return {k: widget.text(window_name, k) for k in ("oee", "availability",
