@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from alarms.colours import alarm_likeness
 from hmi.project import ProjectInvalid, load_project
 from hmi.tags import Quality, Sample
 from hmi.trends.buffer import TrendBuffer
@@ -102,6 +103,33 @@ def test_bad_trend_groups_give_file_line_errors(tmp_path: Path) -> None:
         """)
     assert errors == [f"{path}:23: trend_groups.Nine.pens: a trend holds at most 8 pens "
                       "(9 given), found ['A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A']"]
+
+
+def test_pen_colours_that_read_like_an_alarm_are_refused_with_file_line(tmp_path: Path) -> None:
+    errors = errors_of(tmp_path, """
+        [[trend_groups]]
+        name = "Hot"
+        pens = [{ tag = "A", colour = "#E01010" },
+                { tag = "B", colour = "#C89B6E" }]
+        """)
+    path = tmp_path / "plant.toml"
+    assert errors == [
+        f"{path}:23: trend_groups.Hot.pens.#1.colour: #E01010 looks like the urgent alarm colour "
+        "#E5121B: red, orange, yellow and violet are reserved for alarms",
+        f"{path}:23: trend_groups.Hot.pens.#2.colour: #C89B6E looks like the high alarm colour "
+        "#FF8A00: red, orange, yellow and violet are reserved for alarms",
+    ]
+
+
+def test_alarm_likeness_refuses_alarm_hues_and_keeps_greys_and_dark_pens() -> None:
+    for colour in ("#E5121B", "#FF8A00", "#FFE100", "#B469D6", "#800000", "#E8A0A0", "#9040C0",
+                   "#D0D000", "#E08A20"):
+        assert alarm_likeness(colour), colour
+    for colour in ("#1F4E8C", "#2E7D6B", "#7A4E2D", "#3A3A3A", "#A0A0A0", "#D0D0D0", "#7AA7E0",
+                   "#5DBFA6", "#7D5A6E"):
+        assert alarm_likeness(colour) is None, colour
+    with pytest.raises(ValueError, match="not a colour"):
+        alarm_likeness("red")
 
 
 def test_demo_project_declares_trend_groups() -> None:
