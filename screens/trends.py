@@ -63,7 +63,7 @@ class TrendScreen(QWidget):
         self.plot = TrendPlot(context, self)
         self.stats = StatsPanel(self.plot)
         self.stats.setVisible(False)
-        self.pen_table = PenTable(self.plot)
+        self.pen_table = PenTable(self.plot, notify=context.notify)
         self.picker = TagPicker(self.plot, self.project, context.notify)
         self.group_list = GroupList()
         self._csv_dialog: QFileDialog | None = None

@@ -14,7 +14,10 @@ Why it is built this way (STYLE.md sections 4 and 6):
   dropped, and the view scrolls. Touching the view (drag, wheel, keys) freezes it into
   historical mode on the spot; `set_live()` (the Live button, key L) returns.
 - Gaps are NaN points (`connect="finite"` breaks the line), BAD stretches are hatched with a
-  strip in the pen's colour, a pen whose tag never had data says "no data".
+  grey strip per pen (led by the pen's colour), a pen whose tag never had data says "no data".
+- Colours follow the theme (`widgets.trend_look`): a grey field by day, a dark one at night;
+  on a theme change the plot restyles itself (`changeEvent`). A pen colour that reads like an
+  alarm colour (an old saved group) is replaced by the next palette colour.
 
 Mouse: drag pans, wheel zooms (on an axis: that axis only), right-drag zooms a box,
 double-click sets a cursor. Keys: Left/Right pan 25 %, PageUp/PageDown a whole view, +/- zoom
@@ -39,17 +42,26 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from alarms.colours import alarm_likeness
 from hmi.trends.buffer import TrendBuffer, shared_buffer
 from hmi.trends.config import MAX_PENS
 from hmi.trends.data import TrendData, step_points
 from hmi.trends.ranges import RangeSpec
-from widgets.trend_canvas import add_overlays, make_legend, make_plot_widget, rebuild_axes
+from widgets.trend_canvas import (
+    add_overlays,
+    make_legend,
+    make_plot_widget,
+    rebuild_axes,
+    style_message,
+    style_plot,
+)
 from widgets.trend_cursors import CursorSet
 from widgets.trend_export import ExportBar
+from widgets.trend_look import ink, look
 from widgets.trend_navigation import TrendNavigation
 from widgets.trend_pens import (
     AxisGroup,
@@ -78,6 +90,7 @@ class TrendPlot(QWidget):
     live_changed = Signal(bool)
     cursors_changed = Signal()
     data_loaded = Signal()  # every query asked so far has been answered
+    look_changed = Signal()  # restyled for a new theme (pen swatches elsewhere follow)
 
     def __init__(self, context: Any, parent: QWidget | None = None, *, mini: bool = False,
                  span_s: float | None = None, data: TrendData | None = None,
@@ -131,7 +144,8 @@ class TrendPlot(QWidget):
         layout.addWidget(self.export_bar)
         pi = self.plot_item = self.view.getPlotItem()
         vb = self.viewbox = pi.getViewBox()
-        self.bands, self.markers, self.message = add_overlays(vb)
+        self.bands, self.markers, self.message = add_overlays(vb, self.mini)
+        self._look = look().name
         self.cursors = CursorSet(vb, self.pens, self, clicks=not self.mini)
         self.cursors.moved.connect(self._on_cursors_moved)
         vb.sigYRangeChanged.connect(self._on_y_range)
@@ -171,6 +185,8 @@ class TrendPlot(QWidget):
             return self._pens[tag]
         if len(self._pens) >= MAX_PENS:
             raise ValueError(f"a trend holds at most {MAX_PENS} pens; remove one first")
+        if colour is not None and alarm_likeness(colour):
+            colour = None  # reserved for alarms (a group saved before they were refused)
         if colour is None:
             colour, style = next_colour([p.colour for p in self._pens.values()])
         else:
@@ -237,7 +253,7 @@ class TrendPlot(QWidget):
         faceplate's history was missing; plain pyqtgraph draws 1 px, cause not found)."""
         solid = pen.style == Qt.PenStyle.SolidLine
         width = (1.5 if self.mini else 2.0) if solid else 1.0
-        pen.curve.setPen(pg.mkPen(pen.colour, width=width, style=pen.style))
+        pen.curve.setPen(pg.mkPen(ink(pen.colour), width=width, style=pen.style))
 
     def _pens_changed(self) -> None:
         self._rebuild_axes()
@@ -250,6 +266,31 @@ class TrendPlot(QWidget):
         self._request_view()
         self._update_decor()
         self.pens_changed.emit()
+
+    # ---- theme ----------------------------------------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:
+        """The application's theme changed (`hmi.gui.theme.apply` sets its palette and style
+        sheet): repaint in the new look, once."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.PaletteChange) and \
+                look().name != self._look:
+            self.apply_look()
+
+    def apply_look(self) -> None:
+        """Field, grid, text, pens, axes, cursors and marks in the look of the theme in use."""
+        in_look = look()
+        self._look = in_look.name
+        style_plot(self.view, in_look)
+        style_message(self.message, in_look)
+        for pen in self._pens.values():
+            self._style_pen(pen)
+        for group in self._groups:
+            group.axis.apply_style()
+        self.cursors.restyle()
+        self.markers.update()
+        self.bands.update()
+        self._update_legend()
+        self.look_changed.emit()
 
     # ---- axes -----------------------------------------------------------------------------------
     def _rebuild_axes(self) -> None:
