@@ -106,7 +106,8 @@ class TrendScreen(QWidget):
         for label, slot, tip in (
                 ("Fit", self.plot.nav.fit, "Fit the value axes to the data in view (F)"),
                 ("Undo zoom", self.plot.nav.undo, "Back to the previous view (Backspace)"),
-                ("Cursor", self.plot.add_cursor, "Add a cursor (C; double-click the plot)"),
+                ("Cursor", self.plot.add_cursor, "Add a cursor (C; double-click the plot); "
+                 "Shift+Left/Right move it, 1 / 2 choose which"),
                 ("CSV...", self._on_csv, "Export the visible data to CSV"),
                 ("PNG...", self._on_png, "Save the plot as a picture")):
             button = QPushButton(label)

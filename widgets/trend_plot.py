@@ -20,8 +20,8 @@ Why it is built this way (STYLE.md sections 4 and 6):
   alarm colour (an old saved group) is replaced by the next palette colour.
 
 Mouse: drag pans, wheel zooms (on an axis: that axis only), right-drag zooms a box,
-double-click sets a cursor. Keys: Left/Right pan 25 %, PageUp/PageDown a whole view, +/- zoom
-time, F zoom to fit, Backspace or Ctrl+Z undo zoom, L live, C add a cursor, Esc clear cursors.
+double-click sets a cursor. Keys: `widgets.trend_navigation.KEYS` (pan, zoom, fit, undo, live,
+add, move and choose cursors).
 
 Mini trend, for faceplates (no legend, no cursors, no mouse, last 10 minutes and live):
     `TrendPlot(context, parent, mini=True)` then `add_pen(tag)`, or
