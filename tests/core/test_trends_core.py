@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import math
 import textwrap
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from alarms.colours import alarm_likeness
+from hmi.mes.calendar import ShiftCalendar
+from hmi.mes.config import ShiftConfig
 from hmi.project import ProjectInvalid, load_project
 from hmi.tags import Quality, Sample
 from hmi.trends.buffer import TrendBuffer
@@ -20,7 +22,7 @@ from hmi.trends.config import TrendGroupConfig, TrendPenConfig
 from hmi.trends.data import TrendData, nan_runs, step_points
 from hmi.trends.export import ExportCancelled, ExportProgress, export_csv
 from hmi.trends.groups import GroupStore, tags_around
-from hmi.trends.ranges import RangeError, parse_range, shift_bounds
+from hmi.trends.ranges import RangeError, calendar_of, parse_range, shift_bounds
 from hmi.trends.stats import EXACT_MAX_S, pen_statistics
 from tests.gui.trend_env import ALARM_ROWS, GAP, T0, T_END, level, write_env
 
@@ -194,6 +196,41 @@ def test_ranges_live_fixed_and_shifts() -> None:
     for bad in ("yesterday", "-0s", "2027-01-15T06:00:00Z..2027-01-15T00:00:00Z", "+1h"):
         with pytest.raises(RangeError):
             parse_range(bad)
+
+
+def utc(day: int, hour: int) -> float:
+    return datetime(2027, 1, day, hour, tzinfo=UTC).timestamp()
+
+
+def test_shift_ranges_follow_the_projects_shift_calendar() -> None:
+    """A 12-hour site (Day 07-19, Night 19-07, UTC) and a two-shift one (Early 06-14, Late
+    14-22): "last_shift" is the last one that ended, "shift" the one running (or last run)."""
+    twelve = ShiftCalendar([ShiftConfig(name="Day", start="07:00", end="19:00"),
+                            ShiftConfig(name="Night", start="19:00", end="07:00")], "UTC")
+    now = utc(15, 8)
+    assert shift_bounds(now, previous=True, calendar=twelve) == (utc(14, 19), utc(15, 7))
+    spec = parse_range("last_shift", now, twelve)
+    assert (spec.t0, spec.t1, spec.span_s) == (utc(14, 19), utc(15, 7), 12 * 3600)
+    assert parse_range("shift", now, twelve).resolve(now) == (utc(15, 7), now)
+    two = ShiftCalendar([ShiftConfig(name="Early", start="06:00", end="14:00"),
+                         ShiftConfig(name="Late", start="14:00", end="22:00")], "UTC")
+    late_evening = utc(15, 23)  # nobody on shift: both mean the Late shift that just ended
+    assert shift_bounds(late_evening, calendar=two) == (utc(15, 14), utc(15, 22))
+    assert shift_bounds(late_evening, previous=True, calendar=two) == (utc(15, 14), utc(15, 22))
+    assert shift_bounds(utc(16, 7), previous=True, calendar=two) == (utc(15, 14), utc(15, 22))
+    # no shifts in the project: the fixed 06/14/22 local hours
+    assert calendar_of(None) is None
+    assert shift_bounds(now, calendar=ShiftCalendar([])) == shift_bounds(now)
+
+
+def test_the_demo_project_calendar_gives_last_nights_shift() -> None:
+    project = load_project(Path(__file__).parents[2] / "resources" / "demo" / "project.toml")
+    calendar = calendar_of(project)
+    assert calendar is not None
+    seven = datetime(2027, 1, 15, 7, 0).astimezone().timestamp()
+    start, end = parse_range("last_shift", seven, calendar).resolve(seven)
+    assert calendar.at(start + 1).name == "Night"
+    assert end - start == 8 * 3600
 
 
 def test_ring_buffer_keeps_every_sample_of_tracked_tags_only() -> None:
