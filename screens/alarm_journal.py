@@ -214,7 +214,8 @@ class AlarmJournalScreen(QWidget):
         self.trend_button = QPushButton("&Trend around", self)
         self.trend_button.setObjectName("journalTrend")
         self.trend_button.setToolTip("the selected event's tag and its asset's tags, 10 minutes "
-                                     "either side (Ctrl+T; right click for more)")
+                                     "either side of the alarm's raise (Ctrl+T; right click "
+                                     "for more)")
         self.trend_button.setEnabled(False)
         self.trend_button.clicked.connect(self.trend_selected)
         layout.addLayout(row)
@@ -421,10 +422,17 @@ class AlarmJournalScreen(QWidget):
         self.trend_button.setEnabled(bool(row and row.get("tag")))
 
     def trend_selected(self) -> None:
-        """The selected event's tag (and its asset's) around the event's time."""
+        """The selected event's tag (and its asset's) around the alarm's raise: the row's
+        time for a raise, else the last raise before it (an acknowledge or return to normal
+        row centres on the raise it belongs to, from the journal)."""
         row = self.selected_row()
-        if row is not None and row.get("tag"):
-            trend_around(self._context, str(row["tag"]), row.get("ts"))
+        if row is None or not row.get("tag"):
+            return
+        if row.get("event") == "raise":
+            trend_around(self._context, str(row["tag"]), raised=row.get("ts"))
+        else:
+            trend_around(self._context, str(row["tag"]), row.get("ts"),
+                         alarm=row.get("alarm") or None)
 
     def _on_faceplate(self) -> None:
         row = self.selected_row()

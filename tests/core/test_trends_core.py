@@ -19,7 +19,7 @@ from hmi.project import ProjectInvalid, load_project
 from hmi.tags import Quality, Sample
 from hmi.trends.buffer import TrendBuffer
 from hmi.trends.config import TrendGroupConfig, TrendPenConfig
-from hmi.trends.data import TrendData, nan_runs, step_points
+from hmi.trends.data import TrendData, last_raise, nan_runs, step_points
 from hmi.trends.export import ExportCancelled, ExportProgress, export_csv
 from hmi.trends.groups import GroupStore, tags_around
 from hmi.trends.ranges import RangeError, calendar_of, parse_range, shift_bounds
@@ -333,6 +333,16 @@ def test_csv_export_is_complete_or_absent(env, tmp_path: Path) -> None:
         assert not (tmp_path / "y.csv.partial").exists()
     finally:
         data.close()
+
+
+def test_last_raise_of_an_alarm_from_the_journal(env, tmp_path: Path) -> None:
+    journal = env.data_dir / "alarms.db"
+    raise_ts, ack_ts, _rtn = (ts for ts, *_ in ALARM_ROWS)
+    assert last_raise(journal, "Tank.Level.HI", ack_ts) == raise_ts  # an ack row: its raise
+    assert last_raise(journal, "Tank.Level.HI", T_END) == raise_ts  # cleared since
+    assert last_raise(journal, "Tank.Level.HI", raise_ts - 1) is None
+    assert last_raise(journal, "No.Such.Alarm", T_END) is None
+    assert last_raise(tmp_path / "none.db", "Tank.Level.HI", T_END) is None
 
 
 def test_tags_around_an_alarm_are_its_assets_numeric_tags(env) -> None:

@@ -17,6 +17,7 @@ from hmi.mes.calendar import ShiftCalendar
 from hmi.mes.config import ShiftConfig
 from screens.alarm_journal import AlarmJournalScreen, shift_start, time_range
 from tests.gui.alarm_station import ALARMING, NORMAL, PROJECT, Station, open_station
+from widgets.faceplate_alarms import AlarmSection
 from widgets.journal_table import COLUMN
 
 
@@ -113,6 +114,46 @@ def test_csv_export_writes_every_matching_row(station, screen, qtbot, tmp_path) 
         "Tank.Level.HI", "olga", "seen it", "Tank level high", "high")
     assert ack["time"].endswith("Z")
     assert list(dest.parent.iterdir()) == [dest]  # no temporary file left
+
+
+def centre(asked) -> float:
+    _tags, t0, t1 = asked.args
+    return (t0 + t1) / 2
+
+
+def test_trend_around_centres_on_the_alarms_last_raise(station, screen, qtbot) -> None:
+    """From the journal's acknowledge row, and from the faceplate of an alarm that has cleared
+    and been acknowledged (no longer standing): the minutes around its raise, not around the
+    acknowledge nor now."""
+    raised = {r["alarm"]: r["ts"] for r in station.journal(event="raise")}
+    rows = screen.model.rows()
+    ack = next(i for i, r in enumerate(rows) if (r["alarm"], r["event"]) == ("Tank.Level.HI",
+                                                                            "ack"))
+    assert rows[ack]["ts"] > raised["Tank.Level.HI"]
+    screen.table.setCurrentIndex(screen.model.index(ack, 0))
+    with qtbot.waitSignal(station.context.trend_requested, timeout=5000) as asked:
+        screen.trend_button.click()
+    assert asked.args[0][0] == "Tank.Level"
+    assert centre(asked) == pytest.approx(raised["Tank.Level.HI"], abs=1e-5)
+    rtn = next(i for i, r in enumerate(rows) if r["event"] == "rtn")  # Pump.Flow.LO
+    screen.table.setCurrentIndex(screen.model.index(rtn, 0))
+    with qtbot.waitSignal(station.context.trend_requested, timeout=5000) as asked:
+        screen.trend_selected()
+    assert centre(asked) == pytest.approx(raised["Pump.Flow.LO"], abs=1e-5)
+
+    station.context.commands.alarm(station.context.actor, "ack", "Pump.Flow.LO").result(5)
+    station.service.flush()
+    qtbot.waitUntil(lambda: "Pump.Flow.LO" not in station.context.alarms.rows, timeout=5000)
+    section = AlarmSection(station.context, "Pump.Flow")
+    qtbot.addWidget(section)
+    with qtbot.waitSignal(station.context.trend_requested, timeout=5000) as asked:
+        section.trend_buttons["Pump.Flow.LO"].click()
+    assert asked.args[0][0] == "Pump.Flow"
+    assert centre(asked) == pytest.approx(raised["Pump.Flow.LO"], abs=1e-5)
+    # a standing alarm: its own raise time, no journal needed
+    with qtbot.waitSignal(station.context.trend_requested, timeout=5000) as asked:
+        AlarmSection(station.context, "Tank.Temp", section).trend_around("Tank.Temp.HI")
+    assert centre(asked) == pytest.approx(raised["Tank.Temp.HI"], abs=1e-5)
 
 
 def activate(qtbot, screen: AlarmJournalScreen) -> None:
