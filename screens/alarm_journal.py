@@ -47,6 +47,7 @@ from alarms.states import Event, State
 from hmi.gui.context import StationContext
 from hmi.gui.trend_around import trend_around
 from hmi.mes.calendar import ShiftCalendar
+from hmi.trends.ranges import RangeError, parse_range
 from widgets.alarm_filter import PRIORITY_ORDER, areas_with_parents
 from widgets.alarm_table import AlarmMarkDelegate
 from widgets.journal_table import COLUMN, EVENT_TEXT, JournalTableModel
@@ -441,11 +442,10 @@ class AlarmJournalScreen(QWidget):
 
     # ---- the screen contract ---------------------------------------------------------------------
     def configure(self, options: dict[str, Any]) -> None:
-        """Screenshot / deep-link options: range (hour|shift|day), text, event, priority."""
-        rng = options.get("range")
-        for i, (_, kind) in enumerate(RANGES):
-            if kind == rng:
-                self.range.setCurrentIndex(i)
+        """Screenshot / deep-link options: range (any range the trends take: hour, shift,
+        day, -1h, -30m, last_shift, week, FROM..TO), text, event, priority."""
+        if options.get("range"):
+            self.set_range_text(str(options["range"]))
         if "text" in options:
             self.text.setText(str(options["text"]))
         for key, combo in (("event", self.event), ("priority", self.priority)):
@@ -454,6 +454,33 @@ class AlarmJournalScreen(QWidget):
                 if index >= 0:
                     combo.setCurrentIndex(index)
         self.run_query()
+
+    def set_range_text(self, text: str) -> bool:
+        """Show the range `text` means (`hmi.trends.ranges.parse_range`, the same words as the
+        trend screen and `hmi screenshot --range`): the last hour, this shift and the last 24
+        hours as those choices, anything else as from-to (to the minute). False, with a
+        notification, for a text that is no range."""
+        now = time.time()
+        try:
+            spec = parse_range(text, now, self.calendar)
+        except RangeError as exc:
+            self._context.notify(f"alarm journal: {exc}", "warning")
+            return False
+        kind = {"hour": "hour", "shift": "shift", "day": "day"}.get(spec.text)
+        if kind is None and spec.live and spec.span_s in (3600.0, 86400.0):
+            kind = "hour" if spec.span_s == 3600.0 else "day"
+        if kind is None:
+            start, end = spec.resolve(now)
+            for edit, ts in ((self.start, start), (self.end, end)):
+                edit.blockSignals(True)
+                edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(ts)))
+                edit.blockSignals(False)
+            kind = "custom"
+        self.range.blockSignals(True)
+        self.range.setCurrentIndex(self.range.findData(kind))
+        self.range.blockSignals(False)
+        self._on_range_changed()  # one query (when shown), with the edits already set
+        return True
 
     def refresh(self) -> None:
         self.run_query()

@@ -116,6 +116,26 @@ def test_csv_export_writes_every_matching_row(station, screen, qtbot, tmp_path) 
     assert list(dest.parent.iterdir()) == [dest]  # no temporary file left
 
 
+def test_configure_takes_the_ranges_the_trends_take(station, screen, qtbot) -> None:
+    """`hmi screenshot --screen journal --range -1h` (and the rest of `parse_range`)."""
+    screen.configure({"range": "-1h"})
+    assert screen.range.currentData() == "hour"
+    screen.configure({"range": "day"})
+    assert screen.range.currentData() == "day"
+    with qtbot.waitSignal(screen.query_finished, timeout=5000):
+        screen.configure({"range": "-30m"})
+    assert screen.range.currentData() == "custom"
+    flt = screen.current_filter()
+    assert flt.end - flt.start == pytest.approx(1800 + 60, abs=61)  # to the minute
+    assert flt.end == pytest.approx(time.time(), abs=61)
+    assert {a for a, _ in shown(screen)} >= {"Tank.Level.HI"}  # what just happened is in it
+    with qtbot.waitSignal(station.context.notification, timeout=1000) as note:
+        assert not screen.set_range_text("garbage")
+    assert note.args[0] == "warning"
+    assert "unknown range 'garbage'" in note.args[1]
+    assert screen.range.currentData() == "custom"  # unchanged
+
+
 def centre(asked) -> float:
     _tags, t0, t1 = asked.args
     return (t0 + t1) / 2

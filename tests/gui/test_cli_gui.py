@@ -33,6 +33,9 @@ def shot(tmp_path: Path, *args: str) -> int:
     (["--screen", "unit", "--asset", "Nowhere"], "unknown asset 'Nowhere'"),
     (["--screen", "faceplate", "--tag", "No.Such.Tag"], "unknown tag 'No.Such.Tag'"),
     (["--screen", "line", "--size", "huge"], "--size must be WIDTHxHEIGHT"),
+    (["--screen", "trends", "--group", "NoGroup"], "unknown trend group 'NoGroup'"),
+    (["--screen", "trends", "--range", "garbage"], "--range: unknown range 'garbage'"),
+    (["--screen", "journal", "--range", "-1 hour"], "--range: unknown range '-1 hour'"),
 ])
 def test_screenshot_bad_input_exits_2_with_one_line(tmp_path, qapp, capsys, args, message
                                                     ) -> None:
