@@ -57,8 +57,15 @@ SHIFT_STARTS_H = (6, 14, 22)
 RANGES = (("Last hour", "hour"), ("This shift", "shift"), ("Last 24 hours", "day"),
           ("From - to", "custom"))
 TEXT_DELAY_MS = 300
-COLUMN_WIDTHS = {"mark": 34, "time": 170, "event": 130, "alarm": 210, "value": 120,
-                 "limit": 110, "state": 110, "user": 80, "comment": 260, "area": 140}
+COLUMN_WIDTHS = {"mark": 34, "time": 96, "event": 130, "alarm": 210, "value": 110,
+                 "limit": 90, "state": 90, "user": 70, "comment": 160, "area": 140}
+# After each query the columns are sized to the text of the first FIT_ROWS rows, up to these
+# widths, and Message takes the rest: with fixed widths the Message was cut ("Filler tank
+# le...") and a horizontal scrollbar hid the Area at 1600 px.
+MAX_WIDTHS = {"time": 170, "event": 150, "alarm": 250, "value": 140, "limit": 120,
+              "state": 120, "user": 110, "comment": 180, "area": 200}  # longer: the tooltip
+FIT_ROWS = 300
+CELL_PAD_PX, HEADER_PAD_PX = 12, 20
 
 
 def shift_start(now: float, starts_h: tuple[int, ...] = SHIFT_STARTS_H) -> float:
@@ -310,12 +317,29 @@ class AlarmJournalScreen(QWidget):
         capped = len(rows) > DISPLAY_LIMIT
         rows = rows[:DISPLAY_LIMIT]
         self.model.set_rows(rows)
+        self.fit_columns()
         if capped:
             self.status.setText(f"Showing the first {DISPLAY_LIMIT:,} rows of the range: narrow "
                                 "it, or export the whole range to CSV.")
         else:
             self.status.setText(f"{len(rows):,} journal rows")
         self.query_finished.emit(len(rows))
+
+    def fit_columns(self) -> None:
+        """Each column as wide as its header and the text of the first `FIT_ROWS` rows (at
+        most `MAX_WIDTHS`); the Message column stretches over the rest."""
+        cells = self.table.fontMetrics()
+        heads = self.table.horizontalHeader().fontMetrics()
+        rows = min(self.model.rowCount(), FIT_ROWS)
+        for key, cap in MAX_WIDTHS.items():
+            col = COLUMN[key]
+            title = str(self.model.headerData(col, Qt.Orientation.Horizontal) or "")
+            width = heads.horizontalAdvance(title) + HEADER_PAD_PX
+            for row in range(rows):
+                text = self.model.index(row, col).data()
+                if text:
+                    width = max(width, cells.horizontalAdvance(str(text)) + CELL_PAD_PX)
+            self.table.setColumnWidth(col, min(width, cap))
 
     def _on_query_failed(self, exc: BaseException) -> None:
         self.status.setText(f"Cannot read the journal: {exc}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import threading
 import time
 from pathlib import Path
@@ -134,6 +135,30 @@ def test_configure_takes_the_ranges_the_trends_take(station, screen, qtbot) -> N
     assert note.args[0] == "warning"
     assert "unknown range 'garbage'" in note.args[1]
     assert screen.range.currentData() == "custom"  # unchanged
+
+
+def test_columns_fit_beside_the_navigation_at_1600_px(station, screen, qtbot) -> None:
+    """The Message column stretches (it was cut to "Filler tank le..." while a horizontal
+    scrollbar hid the Area), times are compact with the date in the tooltip."""
+    screen.resize(1370, 600)  # the journal's share of a 1600 px station window
+    qtbot.waitUntil(lambda: screen.table.viewport().width() > 1300, timeout=2000)
+    table, header = screen.table, screen.table.horizontalHeader()
+    assert header.length() <= table.viewport().width()  # nothing hidden to the right
+    widest = max(table.fontMetrics().horizontalAdvance(r["message"])
+                 for r in screen.model.rows())
+    assert header.sectionSize(COLUMN["message"]) >= widest
+    first = screen.model.rows()[0]
+    if not screen.model.with_date:  # (unless the test ran across midnight)
+        text = screen.model.index(0, COLUMN["time"]).data()
+        assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d", text), text
+    tip = screen.model.index(0, COLUMN["time"]).data(Qt.ItemDataRole.ToolTipRole)
+    assert time.strftime("%Y-%m-%d", time.localtime(first["ts"])) in tip
+    assert first["time"] in tip  # and the UTC time
+    day = 86400.0
+    screen.model.set_rows([{**first, "ts": first["ts"] - day}, first])  # a page over two days
+    assert screen.model.with_date
+    shown_time = screen.model.index(1, COLUMN["time"]).data()
+    assert shown_time.startswith(time.strftime("%d %b", time.localtime(first["ts"] - day)))
 
 
 def centre(asked) -> float:
