@@ -28,7 +28,7 @@ from hmi.gui import theme
 
 PALETTE = ("#1F4E8C", "#2E7D6B", "#7A4E2D", "#3A3A3A", "#0E6E8C", "#5B6B2E", "#4B4F8C",
            "#7D5A6E")  # muted, darkish hues on the day field; what groups save
-NIGHT_PALETTE = ("#7AA7E0", "#5DBFA6", "#C4B29A", "#A8A8A8", "#5FC3D8", "#A9BE7A", "#A3A8E6",
+NIGHT_PALETTE = ("#7AA7E0", "#5DBFA6", "#C4B29A", "#8E8E8E", "#5FC3D8", "#A9BE7A", "#A3A8E6",
                  "#C8A3B8")  # the same places, light enough for the night field
 MIN_CONTRAST = 3.0
 
