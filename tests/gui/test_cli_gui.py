@@ -60,6 +60,23 @@ def test_screenshot_renders_the_screen_at_the_size_asked(tmp_path, qapp, capsys)
     assert not QImage(str(face)).isNull()
 
 
+def test_screenshot_knows_the_users_saved_trend_groups_and_the_journals_ranges(tmp_path
+                                                                              ) -> None:
+    from hmi.gui.screenshot import ScreenshotError, check_request
+    from hmi.project import load_project
+    from hmi.trends.config import TrendGroupConfig
+    from hmi.trends.groups import GroupStore
+
+    project = load_project(write_project(tmp_path))
+    data = tmp_path / "data"
+    GroupStore(data).save("olga", TrendGroupConfig(name="Mine", pens=[project.tags[0].name]))
+    check_request(project, "trends", None, None, {"group": "Mine"}, str(data), "olga")
+    with pytest.raises(ScreenshotError, match="unknown trend group 'Mine'"):
+        check_request(project, "trends", None, None, {"group": "Mine"}, str(data), "erik")
+    for text in ("-1h", "last_shift", "2026-11-23T22:00..2026-11-24T06:00", "week"):
+        check_request(project, "journal", None, None, {"range": text}, str(data))
+
+
 def test_screenshot_of_a_screen_not_in_this_build_is_a_placeholder(tmp_path, qapp, monkeypatch
                                                                    ) -> None:
     from hmi.gui import registry
