@@ -47,6 +47,7 @@ from alarms.states import Event, State
 from hmi.gui.context import StationContext
 from hmi.gui.trend_around import trend_around
 from hmi.mes.calendar import ShiftCalendar
+from hmi.trends.ranges import RangeError, parse_range
 from widgets.alarm_filter import PRIORITY_ORDER, areas_with_parents
 from widgets.alarm_table import AlarmMarkDelegate
 from widgets.journal_table import COLUMN, EVENT_TEXT, JournalTableModel
@@ -56,8 +57,15 @@ SHIFT_STARTS_H = (6, 14, 22)
 RANGES = (("Last hour", "hour"), ("This shift", "shift"), ("Last 24 hours", "day"),
           ("From - to", "custom"))
 TEXT_DELAY_MS = 300
-COLUMN_WIDTHS = {"mark": 34, "time": 170, "event": 130, "alarm": 210, "value": 120,
-                 "limit": 110, "state": 110, "user": 80, "comment": 260, "area": 140}
+COLUMN_WIDTHS = {"mark": 34, "time": 96, "event": 130, "alarm": 210, "value": 110,
+                 "limit": 90, "state": 90, "user": 70, "comment": 160, "area": 140}
+# After each query the columns are sized to the text of the first FIT_ROWS rows, up to these
+# widths, and Message takes the rest: with fixed widths the Message was cut ("Filler tank
+# le...") and a horizontal scrollbar hid the Area at 1600 px.
+MAX_WIDTHS = {"time": 170, "event": 150, "alarm": 250, "value": 140, "limit": 120,
+              "state": 120, "user": 110, "comment": 180, "area": 200}  # longer: the tooltip
+FIT_ROWS = 300
+CELL_PAD_PX, HEADER_PAD_PX = 12, 20
 
 
 def shift_start(now: float, starts_h: tuple[int, ...] = SHIFT_STARTS_H) -> float:
@@ -214,7 +222,8 @@ class AlarmJournalScreen(QWidget):
         self.trend_button = QPushButton("&Trend around", self)
         self.trend_button.setObjectName("journalTrend")
         self.trend_button.setToolTip("the selected event's tag and its asset's tags, 10 minutes "
-                                     "either side (Ctrl+T; right click for more)")
+                                     "either side of the alarm's raise (Ctrl+T; right click "
+                                     "for more)")
         self.trend_button.setEnabled(False)
         self.trend_button.clicked.connect(self.trend_selected)
         layout.addLayout(row)
@@ -308,12 +317,29 @@ class AlarmJournalScreen(QWidget):
         capped = len(rows) > DISPLAY_LIMIT
         rows = rows[:DISPLAY_LIMIT]
         self.model.set_rows(rows)
+        self.fit_columns()
         if capped:
             self.status.setText(f"Showing the first {DISPLAY_LIMIT:,} rows of the range: narrow "
                                 "it, or export the whole range to CSV.")
         else:
             self.status.setText(f"{len(rows):,} journal rows")
         self.query_finished.emit(len(rows))
+
+    def fit_columns(self) -> None:
+        """Each column as wide as its header and the text of the first `FIT_ROWS` rows (at
+        most `MAX_WIDTHS`); the Message column stretches over the rest."""
+        cells = self.table.fontMetrics()
+        heads = self.table.horizontalHeader().fontMetrics()
+        rows = min(self.model.rowCount(), FIT_ROWS)
+        for key, cap in MAX_WIDTHS.items():
+            col = COLUMN[key]
+            title = str(self.model.headerData(col, Qt.Orientation.Horizontal) or "")
+            width = heads.horizontalAdvance(title) + HEADER_PAD_PX
+            for row in range(rows):
+                text = self.model.index(row, col).data()
+                if text:
+                    width = max(width, cells.horizontalAdvance(str(text)) + CELL_PAD_PX)
+            self.table.setColumnWidth(col, min(width, cap))
 
     def _on_query_failed(self, exc: BaseException) -> None:
         self.status.setText(f"Cannot read the journal: {exc}")
@@ -421,10 +447,17 @@ class AlarmJournalScreen(QWidget):
         self.trend_button.setEnabled(bool(row and row.get("tag")))
 
     def trend_selected(self) -> None:
-        """The selected event's tag (and its asset's) around the event's time."""
+        """The selected event's tag (and its asset's) around the alarm's raise: the row's
+        time for a raise, else the last raise before it (an acknowledge or return to normal
+        row centres on the raise it belongs to, from the journal)."""
         row = self.selected_row()
-        if row is not None and row.get("tag"):
-            trend_around(self._context, str(row["tag"]), row.get("ts"))
+        if row is None or not row.get("tag"):
+            return
+        if row.get("event") == "raise":
+            trend_around(self._context, str(row["tag"]), raised=row.get("ts"))
+        else:
+            trend_around(self._context, str(row["tag"]), row.get("ts"),
+                         alarm=row.get("alarm") or None)
 
     def _on_faceplate(self) -> None:
         row = self.selected_row()
@@ -433,11 +466,10 @@ class AlarmJournalScreen(QWidget):
 
     # ---- the screen contract ---------------------------------------------------------------------
     def configure(self, options: dict[str, Any]) -> None:
-        """Screenshot / deep-link options: range (hour|shift|day), text, event, priority."""
-        rng = options.get("range")
-        for i, (_, kind) in enumerate(RANGES):
-            if kind == rng:
-                self.range.setCurrentIndex(i)
+        """Screenshot / deep-link options: range (any range the trends take: hour, shift,
+        day, -1h, -30m, last_shift, week, FROM..TO), text, event, priority."""
+        if options.get("range"):
+            self.set_range_text(str(options["range"]))
         if "text" in options:
             self.text.setText(str(options["text"]))
         for key, combo in (("event", self.event), ("priority", self.priority)):
@@ -446,6 +478,33 @@ class AlarmJournalScreen(QWidget):
                 if index >= 0:
                     combo.setCurrentIndex(index)
         self.run_query()
+
+    def set_range_text(self, text: str) -> bool:
+        """Show the range `text` means (`hmi.trends.ranges.parse_range`, the same words as the
+        trend screen and `hmi screenshot --range`): the last hour, this shift and the last 24
+        hours as those choices, anything else as from-to (to the minute). False, with a
+        notification, for a text that is no range."""
+        now = time.time()
+        try:
+            spec = parse_range(text, now, self.calendar)
+        except RangeError as exc:
+            self._context.notify(f"alarm journal: {exc}", "warning")
+            return False
+        kind = {"hour": "hour", "shift": "shift", "day": "day"}.get(spec.text)
+        if kind is None and spec.live and spec.span_s in (3600.0, 86400.0):
+            kind = "hour" if spec.span_s == 3600.0 else "day"
+        if kind is None:
+            start, end = spec.resolve(now)
+            for edit, ts in ((self.start, start), (self.end, end)):
+                edit.blockSignals(True)
+                edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(ts)))
+                edit.blockSignals(False)
+            kind = "custom"
+        self.range.blockSignals(True)
+        self.range.setCurrentIndex(self.range.findData(kind))
+        self.range.blockSignals(False)
+        self._on_range_changed()  # one query (when shown), with the edits already set
+        return True
 
     def refresh(self) -> None:
         self.run_query()

@@ -1,12 +1,15 @@
 """The side panels of the trend screen: the pens (recolour, hide, remove), the tag picker with
 search, and the list of trend groups (the project's and the user's own).
 
-Dialogs are opened with `open()` and answer through signals, never `exec()` (qasync: a nested
-event loop inside a coroutine stalls the station). GUI thread only.
+Dialogs answer through signals, never `exec()` (qasync: a nested event loop inside a coroutine
+stalls the station), and the colour dialog is not even window-modal (`open()` would be): while
+it is up the main window keeps its keys, F9 silences the horn. A colour that reads like an
+alarm colour (`alarms.colours`) is refused with a notification. GUI thread only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -29,17 +32,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from alarms.colours import alarm_likeness
 from hmi.trends.config import MAX_PENS, TrendGroupConfig
-from widgets.trend_pens import PALETTE
+from widgets.trend_look import ink, logical_colour, look
 from widgets.trend_plot import TrendPlot
 
 
 class PenTable(QTableWidget):
     """One row per pen: colour (click to change), shown, tag, unit, remove."""
 
-    def __init__(self, plot: TrendPlot, parent: QWidget | None = None) -> None:
+    def __init__(self, plot: TrendPlot, parent: QWidget | None = None,
+                 notify: Callable[..., Any] | None = None) -> None:
         super().__init__(0, 5, parent)
         self.plot = plot
+        self._notify = notify
         self.setHorizontalHeaderLabels(["", "", "Pen", "Unit", ""])
         self.verticalHeader().hide()
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -51,6 +57,7 @@ class PenTable(QTableWidget):
         self._colour_tag: str | None = None
         self._dialog: QColorDialog | None = None
         plot.pens_changed.connect(self.rebuild)
+        plot.look_changed.connect(self.rebuild)
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -58,7 +65,7 @@ class PenTable(QTableWidget):
         self.setRowCount(len(pens))
         for row, pen in enumerate(pens):
             swatch = QToolButton()
-            swatch.setStyleSheet(f"background: {pen.colour}; border: 1px solid #505050;")
+            swatch.setStyleSheet(f"background: {ink(pen.colour)}; border: 1px solid #505050;")
             swatch.setFixedSize(22, 18)
             swatch.setToolTip("Change colour")
             swatch.setProperty("tag", pen.tag)
@@ -95,16 +102,27 @@ class PenTable(QTableWidget):
         self._colour_tag = tag
         if self._dialog is None:
             self._dialog = QColorDialog(self)
-            for i, colour in enumerate(PALETTE):
-                QColorDialog.setCustomColor(i, QColor(colour))
+            self._dialog.setWindowModality(Qt.WindowModality.NonModal)
             self._dialog.colorSelected.connect(self._on_colour)
-        self._dialog.setCurrentColor(QColor(pen.colour))
-        self._dialog.open()
+        for i, colour in enumerate(look().palette):  # the palette as drawn in this theme
+            QColorDialog.setCustomColor(i, QColor(colour))
+        self._dialog.setWindowTitle(f"Colour of {tag}")
+        self._dialog.setCurrentColor(QColor(ink(pen.colour)))
+        self._dialog.show()
+        self._dialog.raise_()
+        self._dialog.activateWindow()
 
     def _on_colour(self, colour: QColor) -> None:
-        if self._colour_tag is not None and self.plot.pen(self._colour_tag) is not None:
-            self.plot.set_pen_colour(self._colour_tag, colour.name().upper())
-            self.rebuild()
+        tag = self._colour_tag
+        if tag is None or self.plot.pen(tag) is None:
+            return
+        why = alarm_likeness(colour.name())
+        if why:
+            if self._notify is not None:
+                self._notify(f"pen colour for {tag} not changed: {why}", "warning")
+            return
+        self.plot.set_pen_colour(tag, logical_colour(colour.name()))
+        self.rebuild()
 
 
 class TagPicker(QWidget):

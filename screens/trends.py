@@ -4,7 +4,8 @@ statistics and export.
 "What did the filler level do during last night's shift, and which alarms came with it":
 pick the "Filler" group (or search a tag and add it), press "Last shift"; alarm journal marks
 sit on the time axis with their message on hover, the statistics panel gives min/max/mean and
-time in alarm for what is in view, two cursors give values and differences.
+time in alarm for what is in view, two cursors give values and differences. "Shift" and "Last
+shift" follow the project's `[[shifts]]`, as the alarm journal does (`hmi.trends.ranges`).
 
 Wiring for the main window (StationContext's request signal):
     `context.trend_requested.connect(main_window._on_trend_requested)`, where that slot shows
@@ -40,13 +41,17 @@ from PySide6.QtWidgets import (
 from hmi.timeparse import TimeParseError, parse_time
 from hmi.trends.config import TrendGroupConfig, TrendPenConfig
 from hmi.trends.groups import NOBODY, GroupStore, GroupStoreError, tags_around
-from hmi.trends.ranges import RangeError, parse_range
+from hmi.trends.ranges import RangeError, calendar_of, parse_range
 from screens.trend_panels import GroupList, PenTable, TagPicker
 from widgets.trend_plot import TrendPlot
 from widgets.trend_stats import StatsPanel
 
-RANGE_BUTTONS = (("1 h", "-1h"), ("Shift", "shift"), ("Last shift", "last_shift"),
-                 ("24 h", "day"), ("7 d", "week"))
+RANGE_BUTTONS = (("1 h", "-1h", "the last hour, live"),
+                 ("Shift", "shift", "the shift running now, live (the project's shifts)"),
+                 ("Last shift", "last_shift", "the last shift that has ended (the project's "
+                  "shifts)"),
+                 ("24 h", "day", "the last 24 hours, live"),
+                 ("7 d", "week", "the last 7 days, live"))
 
 
 class TrendScreen(QWidget):
@@ -59,11 +64,12 @@ class TrendScreen(QWidget):
         self.context = context
         runtime = context.runtime
         self.project = getattr(runtime, "project", None)
+        self.calendar = calendar_of(self.project)
         self.store = GroupStore(runtime.data_dir)
         self.plot = TrendPlot(context, self)
         self.stats = StatsPanel(self.plot)
         self.stats.setVisible(False)
-        self.pen_table = PenTable(self.plot)
+        self.pen_table = PenTable(self.plot, notify=context.notify)
         self.picker = TagPicker(self.plot, self.project, context.notify)
         self.group_list = GroupList()
         self._csv_dialog: QFileDialog | None = None
@@ -86,8 +92,9 @@ class TrendScreen(QWidget):
         self.live_button.setChecked(True)
         self.live_button.clicked.connect(self._on_live_button)
         bar.addWidget(self.live_button)
-        for label, text in RANGE_BUTTONS:
+        for label, text, tip in RANGE_BUTTONS:
             button = QPushButton(label)
+            button.setToolTip(tip)
             button.clicked.connect(functools.partial(self.set_range_text, text))
             bar.addWidget(button)
         bar.addSpacing(12)
@@ -106,7 +113,8 @@ class TrendScreen(QWidget):
         for label, slot, tip in (
                 ("Fit", self.plot.nav.fit, "Fit the value axes to the data in view (F)"),
                 ("Undo zoom", self.plot.nav.undo, "Back to the previous view (Backspace)"),
-                ("Cursor", self.plot.add_cursor, "Add a cursor (C; double-click the plot)"),
+                ("Cursor", self.plot.add_cursor, "Add a cursor (C; double-click the plot); "
+                 "Shift+Left/Right move it, 1 / 2 choose which"),
                 ("CSV...", self._on_csv, "Export the visible data to CSV"),
                 ("PNG...", self._on_png, "Save the plot as a picture")):
             button = QPushButton(label)
@@ -201,7 +209,7 @@ class TrendScreen(QWidget):
     # ---- ranges ---------------------------------------------------------------------------------
     def set_range_text(self, text: str) -> bool:
         try:
-            spec = parse_range(text, self.plot.clock())
+            spec = parse_range(text, self.plot.clock(), self.calendar)
         except RangeError as exc:
             self.context.notify(str(exc), "warning")
             return False

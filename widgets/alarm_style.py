@@ -8,8 +8,9 @@ suppressed by design and out of service get a letter instead of the priority mar
 the theme's muted text colour on a field-coloured box (they are not annunciated, so no alarm
 colour; the box keeps the letter readable on a dark night row or a selected row alike).
 
-Every alarm colour in the code base comes from `PRIORITIES`; a test checks that no other module
-or stylesheet uses them. GUI thread only (QPainter).
+Every alarm colour in the code base comes from `PRIORITIES`, whose colours are written once in
+`alarms.colours` (Qt-free, so project validation can refuse them for trend pens); a test checks
+that no other module or stylesheet uses them. GUI thread only (QPainter).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+
+from alarms.colours import ALARM_COLOURS
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,10 @@ class PriorityStyle:
 
 
 PRIORITIES: dict[str, PriorityStyle] = {
-    "urgent": PriorityStyle("urgent", 1, "#E5121B", "square", "#FFFFFF"),
-    "high": PriorityStyle("high", 2, "#FF8A00", "diamond", "#000000"),
-    "medium": PriorityStyle("medium", 3, "#FFE100", "triangle", "#000000"),
-    "low": PriorityStyle("low", 4, "#B469D6", "inverted_triangle", "#000000"),
+    "urgent": PriorityStyle("urgent", 1, ALARM_COLOURS["urgent"], "square", "#FFFFFF"),
+    "high": PriorityStyle("high", 2, ALARM_COLOURS["high"], "diamond", "#000000"),
+    "medium": PriorityStyle("medium", 3, ALARM_COLOURS["medium"], "triangle", "#000000"),
+    "low": PriorityStyle("low", 4, ALARM_COLOURS["low"], "inverted_triangle", "#000000"),
 }
 
 # State letters (ISA-18.2 A-H) as the alarm manager reports them.

@@ -74,7 +74,7 @@ class AlarmSection(QWidget):
             trend = QPushButton("Trend", self)
             trend.setProperty("alarm", name)
             trend.setToolTip(f"trend around {name}: this tag and its asset's, 10 minutes either "
-                             "side of its raise (now when it is not active)")
+                             "side of its last raise")
             trend.clicked.connect(self._on_trend_clicked)
             self.trend_buttons[name] = trend
             grid.addWidget(trend, row, 4)
@@ -234,9 +234,12 @@ class AlarmSection(QWidget):
             self.trend_around(name)
 
     def trend_around(self, name: str) -> list[str]:
-        """"Trend around this alarm": the tag and its asset's tags around the raise."""
-        row = self.row_of(name) or {}
-        return trend_around(self.context, self.tag, row.get("raised_ts"))
+        """"Trend around this alarm": the tag and its asset's tags around its last raise (a
+        standing alarm's own; for one that has cleared, the journal's)."""
+        raised = (self.row_of(name) or {}).get("raised_ts")
+        if raised is not None:
+            return trend_around(self.context, self.tag, raised=raised)
+        return trend_around(self.context, self.tag, alarm=name)
 
     def ack(self, name: str) -> None:
         self._run("ack", name, comment="")

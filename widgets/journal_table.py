@@ -2,7 +2,10 @@
 
 A journal page is replaced as a whole after each query (one model reset), so there is nothing
 incremental to do here; what matters is that `data()` formats lazily (20,000 rows cost nothing
-until they are scrolled into view). GUI thread only.
+until they are scrolled into view). Times are compact, local "hh:mm:ss.s", with the day in
+front ("24 Nov 23:31:04.0") only when the page spans more than one day; the tooltip has the
+full local date and the UTC time (a full date on every row cost the Message column its room).
+GUI thread only.
 """
 
 from __future__ import annotations
@@ -37,10 +40,24 @@ EVENT_TEXT = {"raise": "raised", "rtn": "returned to normal", "ack": "acknowledg
               "refused": "refused"}
 
 
-def format_timestamp(ts: float | None) -> str:
+def format_timestamp(ts: float | None, with_date: bool = True) -> str:
+    """Local time to the tenth of a second, with the day in front when `with_date`."""
     if ts is None:
         return ""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) + f".{int(ts % 1 * 10)}"
+    tenth = f".{int(ts % 1 * 10)}"
+    if with_date:
+        return time.strftime("%d %b %H:%M:%S", time.localtime(ts)) + tenth
+    return time.strftime("%H:%M:%S", time.localtime(ts)) + tenth
+
+
+def spans_days(rows: list[dict[str, Any]]) -> bool:
+    """Whether `rows` (in time order) fall on more than one local date."""
+    if not rows:
+        return False
+    first, last = rows[0].get("ts"), rows[-1].get("ts")
+    if first is None or last is None:
+        return False
+    return time.localtime(first)[:3] != time.localtime(last)[:3]
 
 
 class JournalTableModel(QAbstractTableModel):
@@ -54,11 +71,13 @@ class JournalTableModel(QAbstractTableModel):
         self._units = units or {}
         self._bool_tags = bool_tags  # SQLite gives booleans back as 0/1: shown as on/off
         self._area_prefix = area_root.strip("/") + "/" if area_root.strip("/") else ""
+        self.with_date = False  # the page spans days: times show the day too
 
     def set_rows(self, rows: list[dict[str, Any]]) -> None:
         """Rows in time order (as queried); shown newest first."""
         self.beginResetModel()
         self._rows = list(reversed(rows))
+        self.with_date = spans_days(rows)
         self.endResetModel()
 
     def rows(self) -> list[dict[str, Any]]:
@@ -88,8 +107,9 @@ class JournalTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, key)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if key == "time":
-                return row.get("time")
+            if key == "time" and row.get("ts") is not None:
+                local = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(row["ts"]))
+                return f"{local} ({row.get('time')})"
             if key == "area":
                 return row.get("area")
             if key in ("comment", "message"):
@@ -104,7 +124,7 @@ class JournalTableModel(QAbstractTableModel):
         if key == "mark":
             return ""
         if key == "time":
-            return format_timestamp(row.get("ts"))
+            return format_timestamp(row.get("ts"), self.with_date)
         if key == "event":
             return EVENT_TEXT.get(row.get("event") or "", row.get("event") or "")
         if key in ("value", "limit"):

@@ -4,7 +4,9 @@ axes (one `ScaleAxis` per axis group, side by side where the PlotItem's left axi
 Why the PlotItem's own left axis goes: every curve is drawn in the one ViewBox, mapped to 0..1
 by its group (`widgets.trend_pens`), so the downsampling and clip-to-view set on the PlotItem
 reach every curve; the group axes show that 0..1 window in each group's units. The right axis
-stays, without labels, to draw the horizontal grid.
+stays, without labels, to draw the horizontal grid. Colours come from the look of the theme in
+use (`widgets.trend_look`); `style_plot` and `style_message` apply it again after a theme
+change.
 
 GUI thread only.
 """
@@ -16,14 +18,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGraphicsLinearLayout, QLabel
 
 from widgets.trend_items import AlarmMarkers, GapBands, ScaleAxis
+from widgets.trend_look import TrendLook, look
 from widgets.trend_navigation import Y_PAD
-from widgets.trend_pens import GRID_COLOUR, PLOT_BACKGROUND, TEXT_COLOUR, AxisGroup
+from widgets.trend_pens import AxisGroup
 
 
 def make_plot_widget(mini: bool) -> tuple[pg.PlotWidget, QGraphicsLinearLayout]:
-    """The PlotWidget (local-time axis, grey field, peak downsampling and clip to view on the
-    PlotItem, no pyqtgraph menu) and the layout the value axes go into."""
-    view = pg.PlotWidget(background=PLOT_BACKGROUND, axisItems={"bottom": pg.DateAxisItem()})
+    """The PlotWidget (local-time axis, the look's field, peak downsampling and clip to view on
+    the PlotItem, no pyqtgraph menu) and the layout the value axes go into."""
+    view = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
     pi = view.getPlotItem()
     pi.setDownsampling(auto=True, mode="peak")
     pi.setClipToView(True)
@@ -36,12 +39,11 @@ def make_plot_widget(mini: bool) -> tuple[pg.PlotWidget, QGraphicsLinearLayout]:
         axis = pi.getAxis(name)
         axis.setGrid(255)
         axis.setStyle(maxTickLevel=0)
-        axis.setPen(pg.mkPen(GRID_COLOUR))
     grid = pi.getAxis("right")
     grid.setStyle(showValues=False, tickLength=0)
     grid.setWidth(4)
     bottom = pi.getAxis("bottom")
-    bottom.setTextPen(pg.mkPen(TEXT_COLOUR))
+    style_plot(view, look())
     left = pi.getAxis("left")
     pi.layout.removeItem(left)
     left.hide()
@@ -59,14 +61,32 @@ def make_plot_widget(mini: bool) -> tuple[pg.PlotWidget, QGraphicsLinearLayout]:
     return view, box
 
 
-def add_overlays(vb: pg.ViewBox) -> tuple[GapBands, AlarmMarkers, pg.TextItem]:
+def style_plot(view: pg.PlotWidget, in_look: TrendLook) -> None:
+    """The field, the grid and the time axis in `in_look`'s colours."""
+    view.setBackground(in_look.background)
+    pi = view.getPlotItem()
+    for name in ("bottom", "right"):
+        pi.getAxis(name).setPen(pg.mkPen(in_look.grid))
+    pi.getAxis("bottom").setTextPen(pg.mkPen(in_look.text))
+
+
+def add_overlays(vb: pg.ViewBox, mini: bool = False
+                 ) -> tuple[GapBands, AlarmMarkers, pg.TextItem]:
     """The BAD-period bands (under the curves), the alarm marks and the "no data" message."""
-    bands, markers = GapBands(), AlarmMarkers()
-    message = pg.TextItem(color=TEXT_COLOUR, anchor=(0.5, 0.5),
-                          fill=pg.mkBrush(235, 235, 235, 220))
+    bands, markers = GapBands(strips=not mini), AlarmMarkers()
+    message = pg.TextItem(anchor=(0.5, 0.5))
+    style_message(message, look())
     for item in (bands, markers, message):
         vb.addItem(item, ignoreBounds=True)
     return bands, markers, message
+
+
+def style_message(message: pg.TextItem, in_look: TrendLook) -> None:
+    message.setColor(in_look.text)
+    fill = pg.mkColor(in_look.box)
+    fill.setAlpha(220)
+    message.fill = pg.mkBrush(fill)
+    message.update()
 
 
 def make_legend(mini: bool) -> QLabel:

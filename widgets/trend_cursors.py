@@ -6,11 +6,20 @@ last plotted point at or before the cursor); when it rests, the plot asks the hi
 exact sample in force at that time (`TrendData.value_at`) and the readout shows that. Drags are
 paced by pyqtgraph's `SignalProxy` (operator input, STYLE.md section 4).
 
+Keys (`widgets.trend_navigation`): Shift+Left/Right move the active cursor one pixel of the
+view, Ctrl+Shift+Left/Right ten; 1 and 2 make C1 or C2 (in time order) the active one. The
+newest cursor is active until then; it is drawn wider.
+
+Each read-out line names its pen by a swatch of its colour and its short tag name (the last
+part of the path, longer where two pens would share it), so eight pens, or a greyscale print,
+still read apart. Colours follow the look in use (`restyle()` after a theme change).
+
 GUI thread only.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,11 +28,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal
 
 from widgets.trend_items import local_time
-from widgets.trend_pens import TEXT_COLOUR, Pen
+from widgets.trend_look import TrendLook, ink, look
+from widgets.trend_pens import Pen, short_names
 from widgets.trend_queries import Relay, paced
 
-CURSOR_COLOUR = "#202020"
 MAX_CURSORS = 2
+LINE_PX, ACTIVE_PX = 1.5, 2.5
 
 
 @dataclass
@@ -57,6 +67,7 @@ class CursorSet(QObject):
         self._pens = pens
         self.lines: list[pg.InfiniteLine] = []
         self.labels: list[pg.TextItem] = []
+        self.active: pg.InfiniteLine | None = None  # the one the keys move
         self.readout = CursorReadout()
         self._changed = Relay(self)
         self._proxy = paced(self._changed.fired, 15.0, 0.05, self._on_moved, self)
@@ -77,20 +88,47 @@ class CursorSet(QObject):
             ts = t0 + (t1 - t0) * (0.35 if not self.lines else 0.65)
         if len(self.lines) >= MAX_CURSORS:
             self.remove(0)
-        line = pg.InfiniteLine(ts, angle=90, movable=True,
-                               pen=pg.mkPen(CURSOR_COLOUR, width=1.5),
-                               hoverPen=pg.mkPen(CURSOR_COLOUR, width=3))
+        line = pg.InfiniteLine(ts, angle=90, movable=True)
         line.setZValue(30)
-        label = pg.TextItem(anchor=(0, 0), fill=pg.mkBrush(245, 245, 245, 225),
-                            border=pg.mkPen("#707070"))
+        label = pg.TextItem(anchor=(0, 0))
         label.setZValue(31)
         self._vb.addItem(line, ignoreBounds=True)
         self._vb.addItem(label, ignoreBounds=True)
         line.sigPositionChanged.connect(self._changed.fire)
         self.lines.append(line)
         self.labels.append(label)
+        self.active = line
+        self.restyle()
         self._changed.fire()
         self._on_moved(())
+
+    def select(self, number: int) -> bool:
+        """Make C`number` (1 = the earlier) the cursor the keys move. False if there is none."""
+        ordered = sorted(self.lines, key=lambda line: line.value())
+        if not 1 <= number <= len(ordered):
+            return False
+        self.active = ordered[number - 1]
+        self.restyle()
+        return True
+
+    def nudge(self, pixels: float) -> None:
+        """Move the active cursor by `pixels` of the view (negative: earlier), kept in view;
+        with no cursor, add one first."""
+        if self.active is None:
+            self.add()
+        line = self.active
+        if line is None:
+            return
+        t0, t1 = self._vb.viewRange()[0]
+        step = (t1 - t0) / max(1.0, float(self._vb.width()))
+        line.setValue(min(t1, max(t0, float(line.value()) + pixels * step)))
+
+    def restyle(self) -> None:
+        """Lines and read-outs in the look in use (after a theme change)."""
+        in_look = look()
+        for line, label in zip(self.lines, self.labels, strict=True):
+            _style(line, label, in_look, line is self.active and len(self.lines) > 1)
+        self.redraw()
 
     def _on_click(self, event: Any) -> None:
         """Double-click in the plot: a cursor there."""
@@ -107,6 +145,9 @@ class CursorSet(QObject):
             return
         index = len(self.lines) - 1 if index is None else index
         line, label = self.lines.pop(index), self.labels.pop(index)
+        if line is self.active:
+            self.active = self.lines[-1] if self.lines else None
+            self.restyle()
         self._vb.removeItem(line)
         self._vb.removeItem(label)
         line.deleteLater()  # in the GUI thread, not whenever the cycle collector runs
@@ -150,19 +191,31 @@ class CursorSet(QObject):
     def _html(self, index: int, ts: float) -> str:
         rows = [f"<b>{'C' + str(index + 1)}</b> {local_time(ts)}"]
         readout = self.readout
-        for pen in self._pens():
-            if not pen.visible:
-                continue
+        pens = [p for p in self._pens() if p.visible]
+        names = short_names([p.tag for p in pens])
+        for pen in pens:
             values = readout.values.get(pen.tag, [])
             value = values[index] if index < len(values) else None
             text = pen.format(value)
             if index == 1 and readout.delta(pen.tag) is not None:
                 text += f"  (&Delta; {readout.delta(pen.tag):+.{pen.meta.decimals}f})"
-            rows.append(f"<span style='color:{pen.colour}'>&#9644;</span> {text}")
+            rows.append(f"<span style='color:{ink(pen.colour)}'>&#9644;</span> "
+                        f"{html.escape(names[pen.tag])} <b>{text}</b>")
         if index == 1 and readout.delta_t is not None:
             rows.append(f"&Delta;t {format_duration(readout.delta_t)}")
-        return (f"<div style='color:{TEXT_COLOUR}; font-size:9pt'>" + "<br>".join(rows)
+        return (f"<div style='color:{look().text}; font-size:9pt'>" + "<br>".join(rows)
                 + "</div>")
+
+
+def _style(line: pg.InfiniteLine, label: pg.TextItem, in_look: TrendLook,
+           active: bool = False) -> None:
+    line.setPen(pg.mkPen(in_look.cursor, width=ACTIVE_PX if active else LINE_PX))
+    line.setHoverPen(pg.mkPen(in_look.cursor, width=3))
+    fill = pg.mkColor(in_look.box)
+    fill.setAlpha(230)
+    label.fill = pg.mkBrush(fill)
+    label.border = pg.mkPen(in_look.box_border)
+    label.update()
 
 
 def format_duration(seconds: float) -> str:

@@ -10,7 +10,7 @@ Alarm marks (ISA-101: colour is reserved for alarms, and comes only from `widget
 raise (and re-alarm) is the priority's filled shape with its number, acknowledge the same shape
 hollow in the priority colour with a tick, return to normal the shape hollow in grey. A raise
 also draws a dotted grey line down the plot, so the curves' behaviour at that moment is easy to
-read.
+read. Greys and the tick come from the look in use (`widgets.trend_look`), read at paint time.
 
 GUI thread only.
 """
@@ -26,12 +26,14 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 
 from hmi.trends.data import AlarmEvent
-from widgets.alarm_style import ACKED, MARK_GREY, paint_alarm_mark, shape_path, style_of
-from widgets.trend_pens import TEXT_COLOUR, AxisGroup
+from widgets.alarm_style import ACKED, paint_alarm_mark, shape_path, style_of
+from widgets.trend_look import ink, look
+from widgets.trend_pens import AxisGroup
 
 MARK_PX = 14.0
 HIT_PX = 8.0
-STRIP_PX = 4.0
+STRIP_PX = 5.0
+SWATCH_PX = 6.0
 HATCH_MIN_PX = 2.0
 
 
@@ -126,7 +128,7 @@ class AlarmMarkers(_PixelItem):
         painter.resetTransform()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         top = area.top() + 2
-        line = QPen(QColor(MARK_GREY), 1, Qt.PenStyle.DotLine)
+        line = QPen(QColor(look().mark_grey), 1, Qt.PenStyle.DotLine)
         for event in self.events:
             x = transform.map(QPointF(event.ts, 0.0)).x()
             if x < area.left() - MARK_PX or x > area.right() + MARK_PX:
@@ -143,12 +145,12 @@ class AlarmMarkers(_PixelItem):
     @staticmethod
     def _paint_hollow(painter: QPainter, rect: QRectF, event: AlarmEvent) -> None:
         style = style_of(event.priority)
-        colour = QColor(style.colour if event.event == "ack" else MARK_GREY)
+        colour = QColor(style.colour if event.event == "ack" else look().mark_grey)
         painter.setPen(QPen(colour, 2.0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(shape_path(style.shape, rect))
         if event.event == "ack":  # a tick inside the hollow shape
-            painter.setPen(QPen(QColor(TEXT_COLOUR), 1.6))
+            painter.setPen(QPen(QColor(look().text), 1.6))
             c = rect.center()
             painter.drawPolyline([QPointF(c.x() - 3, c.y()), QPointF(c.x() - 1, c.y() + 2.5),
                                   QPointF(c.x() + 3.5, c.y() - 2.5)])
@@ -159,12 +161,16 @@ class AlarmMarkers(_PixelItem):
 
 
 class GapBands(_PixelItem):
-    """Where a pen had no good value: a faint hatch over the plot's height and a strip in the
-    pen's colour along the bottom (one row per pen), so it is clear whose data is missing."""
+    """Where a pen had no good value: a faint hatch over the plot's height and, one row per pen
+    along the bottom, a grey hatched strip led by a small swatch in the pen's colour, so it is
+    clear whose data is missing. The strip is grey, not the pen's colour: a coloured line along
+    the bottom of a gap read as the value falling to zero. A mini trend (`strips=False`) draws
+    the hatch only: its one or two pens are named by the faceplate around it."""
 
-    def __init__(self) -> None:
+    def __init__(self, strips: bool = True) -> None:
         super().__init__()
         self.setZValue(-5)
+        self.strips = strips
         self.bands: list[tuple[int, str, str, float, float, str]] = []
 
     def set_bands(self, bands: Sequence[tuple[int, str, str, float, float, str]]) -> None:
@@ -177,21 +183,27 @@ class GapBands(_PixelItem):
         if device is None or not self.bands:
             return
         transform, area = device
+        in_look = look()
         painter.save()
         painter.resetTransform()
         spans = []
+        strip_fill = QBrush(QColor(in_look.strip), Qt.BrushStyle.Dense5Pattern)
         for row, _tag, colour, start, end, _reason in self.bands:
             x0 = max(area.left(), transform.map(QPointF(start, 0.0)).x())
             x1 = min(area.right(), transform.map(QPointF(end, 0.0)).x())
             if x1 <= x0:
                 continue
             spans.append((x0, x1))
+            if not self.strips:
+                continue
             strip = QRectF(x0, area.bottom() - STRIP_PX * (row + 1), max(1.0, x1 - x0),
                            STRIP_PX - 1)
-            painter.fillRect(strip, QColor(colour))
+            painter.fillRect(strip, strip_fill)
+            painter.fillRect(QRectF(strip.left(), strip.top(), min(SWATCH_PX, strip.width()),
+                                    strip.height()), QColor(ink(colour)))
         # the hatch once per merged stretch, and only where it is wide enough to read: a
         # translucent pattern over the plot's height is the costly part of this item
-        hatch = QBrush(QColor(60, 60, 60, 70), Qt.BrushStyle.BDiagPattern)
+        hatch = QBrush(QColor(*in_look.hatch), Qt.BrushStyle.BDiagPattern)
         for x0, x1 in _merge(spans):
             if x1 - x0 >= HATCH_MIN_PX:
                 painter.fillRect(QRectF(x0, area.top(), x1 - x0, area.height()), hatch)

@@ -5,8 +5,11 @@ Undo keeps whole views (time window, value window, every axis scale, live or not
 ends after `GESTURE_END_S` of quiet), and each key press or button is one step. Any move while
 live freezes the trend where it is (historical mode); `L` or the Live button returns.
 
-Keys: Left/Right pan 25 %, PageUp/PageDown a whole view, + / - zoom time in and out, F zoom to
-fit, Backspace or Ctrl+Z undo, L live, C add a cursor, Esc clear the cursors.
+Keys (`KEYS`, listed in docs/operators.md; a test checks): Left/Right pan 25 %, PageUp/PageDown
+a whole view, + / - zoom time in and out, F zoom to fit, Backspace or Ctrl+Z undo, L live, C add
+a cursor, Esc clear the cursors; Shift+Left/Right move a cursor one pixel (Ctrl+Shift: ten),
+1 / 2 choose which, so a value at a chosen time can be read without a mouse. Tab is left to
+focus navigation (it would trap the keyboard in the plot).
 
 GUI thread only.
 """
@@ -23,6 +26,19 @@ from PySide6.QtGui import QKeyEvent
 if TYPE_CHECKING:
     from widgets.trend_plot import TrendPlot
 
+KEYS = (  # (key as the operator guide writes it, what it does): read by tests/core
+    ("Left / Right", "pan 25 % of the view"),
+    ("PageUp / PageDown", "pan a whole view"),
+    ("+ / -", "zoom time in / out around the middle"),
+    ("F", "fit every value axis to the data in view"),
+    ("Backspace, Ctrl+Z", "undo the last zoom, pan or fit"),
+    ("L", "live again"),
+    ("C / Esc", "add a cursor / remove the cursors"),
+    ("Shift+Left / Shift+Right", "move the cursor one pixel (adds one if there is none)"),
+    ("Ctrl+Shift+Left / Ctrl+Shift+Right", "move the cursor ten pixels"),
+    ("1 / 2", "choose cursor C1 or C2 (in time order) for the keys above"),
+)
+CURSOR_STEP_PX, CURSOR_JUMP_PX = 1.0, 10.0
 GESTURE_END_S = 0.4
 UNDO_DEPTH = 50
 Y_PAD = 0.03
@@ -118,10 +134,19 @@ class TrendNavigation(QObject):
     def handle_key(self, event: QKeyEvent) -> bool:
         """Run the key's action; False for keys that are not ours."""
         k = Qt.Key
-        if event.key() == k.Key_Z and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+        mods = event.modifiers()
+        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        if event.key() == k.Key_Z and ctrl:
             self.undo()
             return True
         plot = self.plot
+        if mods & Qt.KeyboardModifier.ShiftModifier and event.key() in (k.Key_Left,
+                                                                       k.Key_Right):
+            step = CURSOR_JUMP_PX if ctrl else CURSOR_STEP_PX
+            plot.cursors.nudge(step if event.key() == k.Key_Right else -step)
+            return True
+        if event.key() in (k.Key_1, k.Key_2):
+            return plot.cursors.select(1 if event.key() == k.Key_1 else 2)
         actions: dict[Any, Callable[[], Any]] = {
             k.Key_Left: functools.partial(self.pan, -0.25),
             k.Key_Right: functools.partial(self.pan, 0.25),

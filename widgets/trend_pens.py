@@ -1,8 +1,9 @@
 """Pens of a trend and the value axes they share.
 
-Colours (ISA-101): pens are muted, darkish hues on a grey plot, distinguishable from each other
-and never one of the alarm colours (red, orange, yellow, magenta are kept for alarm marks);
-pens 5-8 are also dashed so eight pens still read apart in greyscale or for colour-blind users.
+Colours (ISA-101): pens are muted hues distinguishable from each other and never one of the
+alarm colours (red, orange, yellow, violet are kept for alarm marks); pens 5-8 are also dashed
+so eight pens still read apart in greyscale or for colour-blind users. A pen keeps its colour
+as saved; how it is drawn in the day or night look is `widgets.trend_look.ink`.
 
 Axes: every pen is drawn in ONE ViewBox (so the PlotItem's peak downsampling and clip-to-view
 reach every curve, STYLE.md section 4), mapped to 0..1 by its axis group's scale `lo..hi`; each
@@ -21,17 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 from hmi.trends.data import nan_runs
+from widgets.trend_look import PALETTE, ink, look
 
-PALETTE = ("#1F4E8C", "#2E7D6B", "#7A4E2D", "#3A3A3A", "#0E6E8C", "#5B6B2E", "#4B4F8C",
-           "#7D5A6E")
 DASHES = (Qt.PenStyle.SolidLine,) * 4 + (Qt.PenStyle.DashLine,) * 2 + (
     Qt.PenStyle.DashDotLine,) * 2
-PLOT_BACKGROUND = "#DADADA"  # ISA-101: a grey field; the chrome around it is the theme's
-GRID_COLOUR = "#BEBEBE"
-TEXT_COLOUR = "#303030"
 
 
 @dataclass
@@ -148,8 +146,20 @@ class AxisGroup:
         return self.pens[0].tag.rsplit(".", 1)[-1] if len(self.pens) == 1 else ""
 
     def colour(self) -> str:
-        """The axis is drawn in its pen's colour when it has one pen, else in text grey."""
-        return self.pens[0].colour if len(self.pens) == 1 else TEXT_COLOUR
+        """The axis is drawn in its pen's colour when it has one pen, else in text grey (of
+        the look in use)."""
+        return ink(self.pens[0].colour) if len(self.pens) == 1 else look().text
+
+
+def curve_pen(pen: Pen, mini: bool = False) -> Any:
+    """The QPen of a pen's curve in the look in use. Solid pens 2 px (pyqtgraph draws them as
+    segments: fast); dashed ones 1 px, since a wide dashed path is stroked as a whole and cost
+    ~10x more per frame (measured). Mini solid pens 1.5 px: a 1 px solid curve in this plot
+    drew nothing offscreen (the faceplate's history was missing; plain pyqtgraph draws 1 px,
+    cause not found)."""
+    solid = pen.style == Qt.PenStyle.SolidLine
+    width = (1.5 if mini else 2.0) if solid else 1.0
+    return pg.mkPen(ink(pen.colour), width=width, style=pen.style)
 
 
 def build_groups(pens: list[Pen], mode: str) -> list[AxisGroup]:
@@ -177,7 +187,8 @@ def style_for(colour: str) -> Qt.PenStyle:
 
 
 def legend_html(pens: list[Pen], live: bool, span_s: float) -> str:
-    """The strip above the plot: mode, span, and per pen its colour, name and live value."""
+    """The strip above the plot: mode, span, and per pen its colour, name and live value. The
+    text takes the label's (the theme's) colour: the strip sits on the window, not the plot."""
     items = []
     for pen in pens:
         if not pen.known:
@@ -188,12 +199,25 @@ def legend_html(pens: list[Pen], live: bool, span_s: float) -> str:
                 sample.value, int | float) else None)
         else:
             value = pen.meta.unit
-        dim = "" if pen.visible else " style='color:#808080'"
-        items.append(f"<span style='color:{pen.colour}; font-size:14pt'>&#9644;</span>"
+        dim = "" if pen.visible else f" style='color:{look().muted}'"
+        items.append(f"<span style='color:{ink(pen.colour)}; font-size:14pt'>&#9644;</span>"
                      f"<span{dim}> {pen.tag} <b>{value}</b></span>")
     head = f"<b>{'LIVE' if live else 'HISTORICAL'}</b> &nbsp;{_span_text(span_s)}"
-    return (f"<span style='color:{TEXT_COLOUR}'>{head} &nbsp;&nbsp; "
-            + " &nbsp;&nbsp; ".join(items) + "</span>")
+    return f"<span>{head} &nbsp;&nbsp; " + " &nbsp;&nbsp; ".join(items) + "</span>"
+
+
+def short_names(tags: list[str]) -> dict[str, str]:
+    """Each tag's shortest ending (by dotted parts) that no other of `tags` shares:
+    "Line1.Filler.Level" -> "Level", but "Filler.Speed" and "Packer.Speed" for two speeds."""
+    out = {}
+    for tag in tags:
+        parts = tag.split(".")
+        for n in range(1, len(parts) + 1):
+            end = ".".join(parts[-n:])
+            if not any(o != tag and (o == end or o.endswith("." + end)) for o in tags):
+                break
+        out[tag] = end
+    return out
 
 
 def _span_text(seconds: float) -> str:

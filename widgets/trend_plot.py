@@ -14,11 +14,13 @@ Why it is built this way (STYLE.md sections 4 and 6):
   dropped, and the view scrolls. Touching the view (drag, wheel, keys) freezes it into
   historical mode on the spot; `set_live()` (the Live button, key L) returns.
 - Gaps are NaN points (`connect="finite"` breaks the line), BAD stretches are hatched with a
-  strip in the pen's colour, a pen whose tag never had data says "no data".
+  grey strip per pen (led by the pen's colour), a pen whose tag never had data says "no data".
+- Colours follow the theme (`widgets.trend_look`), also on a theme change (`changeEvent`); a
+  pen colour that reads like an alarm colour (an old saved group) gets a palette colour.
 
 Mouse: drag pans, wheel zooms (on an axis: that axis only), right-drag zooms a box,
-double-click sets a cursor. Keys: Left/Right pan 25 %, PageUp/PageDown a whole view, +/- zoom
-time, F zoom to fit, Backspace or Ctrl+Z undo zoom, L live, C add a cursor, Esc clear cursors.
+double-click sets a cursor. Keys: `widgets.trend_navigation.KEYS` (pan, zoom, fit, undo, live,
+add, move and choose cursors).
 
 Mini trend, for faceplates (no legend, no cursors, no mouse, last 10 minutes and live):
     `TrendPlot(context, parent, mini=True)` then `add_pen(tag)`, or
@@ -39,24 +41,26 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from alarms.colours import alarm_likeness
 from hmi.trends.buffer import TrendBuffer, shared_buffer
 from hmi.trends.config import MAX_PENS
 from hmi.trends.data import TrendData, step_points
 from hmi.trends.ranges import RangeSpec
-from widgets.trend_canvas import add_overlays, make_legend, make_plot_widget, rebuild_axes
+from widgets.trend_canvas import make_plot_widget, rebuild_axes, style_plot
 from widgets.trend_cursors import CursorSet
 from widgets.trend_export import ExportBar
+from widgets.trend_look import look
 from widgets.trend_navigation import TrendNavigation
+from widgets.trend_overlays import Overlays
 from widgets.trend_pens import (
     AxisGroup,
     Pen,
-    band_rows,
     build_groups,
-    legend_html,
+    curve_pen,
     next_colour,
     style_for,
     tag_meta,
@@ -78,6 +82,7 @@ class TrendPlot(QWidget):
     live_changed = Signal(bool)
     cursors_changed = Signal()
     data_loaded = Signal()  # every query asked so far has been answered
+    look_changed = Signal()  # restyled for a new theme (pen swatches elsewhere follow)
 
     def __init__(self, context: Any, parent: QWidget | None = None, *, mini: bool = False,
                  span_s: float | None = None, data: TrendData | None = None,
@@ -123,15 +128,16 @@ class TrendPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        self.legend = make_legend(self.mini)
-        layout.addWidget(self.legend)
         self.view, self._axes_box = make_plot_widget(self.mini)
-        layout.addWidget(self.view, 1)
-        self.export_bar = ExportBar(self)
-        layout.addWidget(self.export_bar)
         pi = self.plot_item = self.view.getPlotItem()
         vb = self.viewbox = pi.getViewBox()
-        self.bands, self.markers, self.message = add_overlays(vb)
+        self.overlays = Overlays(self)
+        self.legend, self.bands = self.overlays.legend, self.overlays.bands
+        self.markers, self.message = self.overlays.markers, self.overlays.message
+        self._look = look().name
+        self.export_bar = ExportBar(self)
+        for widget, stretch in ((self.legend, 0), (self.view, 1), (self.export_bar, 0)):
+            layout.addWidget(widget, stretch)
         self.cursors = CursorSet(vb, self.pens, self, clicks=not self.mini)
         self.cursors.moved.connect(self._on_cursors_moved)
         vb.sigYRangeChanged.connect(self._on_y_range)
@@ -146,7 +152,7 @@ class TrendPlot(QWidget):
         self._decor_timer = QTimer(self)
         self._decor_timer.setSingleShot(True)
         self._decor_timer.setInterval(0)
-        self._decor_timer.timeout.connect(self._update_decor)
+        self._decor_timer.timeout.connect(self.overlays.refresh)
         self._request_timer = QTimer(self)
         self._request_timer.setSingleShot(True)
         self._request_timer.setInterval(0)
@@ -171,6 +177,8 @@ class TrendPlot(QWidget):
             return self._pens[tag]
         if len(self._pens) >= MAX_PENS:
             raise ValueError(f"a trend holds at most {MAX_PENS} pens; remove one first")
+        if colour is not None and alarm_likeness(colour):
+            colour = None  # reserved for alarms (a group saved before they were refused)
         if colour is None:
             colour, style = next_colour([p.colour for p in self._pens.values()])
         else:
@@ -201,7 +209,7 @@ class TrendPlot(QWidget):
         self._tracked.remove(tag)
         self.markers.set_events([e for e in self.markers.events if e.tag in self._pens])
         self._pens_changed()
-        self._update_bands()
+        self.overlays.update_bands()
 
     def clear_pens(self) -> None:
         for tag in list(self._pens):
@@ -212,15 +220,15 @@ class TrendPlot(QWidget):
         pen.colour, pen.style = colour, style_for(colour)
         self._style_pen(pen)
         self._rebuild_axes()
-        self._update_legend()
-        self._update_bands()
+        self.overlays.update_legend()
+        self.overlays.update_bands()
 
     def set_pen_visible(self, tag: str, visible: bool) -> None:
         pen = self._pens[tag]
         pen.visible = visible
         pen.curve.setVisible(visible)
-        self._update_legend()
-        self._update_bands()
+        self.overlays.update_legend()
+        self.overlays.update_bands()
         self.cursors.redraw()
 
     def set_axes_mode(self, mode: str) -> None:
@@ -231,13 +239,7 @@ class TrendPlot(QWidget):
         self._rebuild_axes()
 
     def _style_pen(self, pen: Pen) -> None:
-        """Solid pens 2 px (pyqtgraph draws them as segments: fast); dashed ones 1 px, since
-        a wide dashed path is stroked as a whole and cost ~10x more per frame (measured).
-        Mini solid pens 1.5 px: a 1 px solid curve in this plot drew nothing offscreen (the
-        faceplate's history was missing; plain pyqtgraph draws 1 px, cause not found)."""
-        solid = pen.style == Qt.PenStyle.SolidLine
-        width = (1.5 if self.mini else 2.0) if solid else 1.0
-        pen.curve.setPen(pg.mkPen(pen.colour, width=width, style=pen.style))
+        pen.curve.setPen(curve_pen(pen, self.mini))
 
     def _pens_changed(self) -> None:
         self._rebuild_axes()
@@ -248,8 +250,30 @@ class TrendPlot(QWidget):
                 self.context.bridge.replay(self)  # the new pen's current value, now
         self._stale.intersection_update(self._pens)
         self._request_view()
-        self._update_decor()
+        self.overlays.refresh()
         self.pens_changed.emit()
+
+    # ---- theme ----------------------------------------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:
+        """The application's theme changed (`hmi.gui.theme.apply` sets its palette and style
+        sheet): repaint in the new look, once."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.PaletteChange) and \
+                look().name != self._look:
+            self.apply_look()
+
+    def apply_look(self) -> None:
+        """Field, grid, text, pens, axes, cursors and marks in the look of the theme in use."""
+        in_look = look()
+        self._look = in_look.name
+        style_plot(self.view, in_look)
+        for pen in self._pens.values():
+            self._style_pen(pen)
+        for group in self._groups:
+            group.axis.apply_style()
+        self.cursors.restyle()
+        self.overlays.restyle(in_look)
+        self.look_changed.emit()
 
     # ---- axes -----------------------------------------------------------------------------------
     def _rebuild_axes(self) -> None:
@@ -416,8 +440,8 @@ class TrendPlot(QWidget):
             for pen in self._pens.values():
                 self._append_live(pen, trim_before=now - self.span_s * 1.5)
             self._redraw_curves()
-            self._update_bands()
-        self._update_legend()
+            self.overlays.update_bands()
+        self.overlays.update_legend()
 
     def _append_live(self, pen: Pen, trim_before: float | None = None) -> None:
         after = float(pen.t[-1]) if len(pen.t) else self.clock() - self.span_s
@@ -465,36 +489,6 @@ class TrendPlot(QWidget):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if self.mini or not self.nav.handle_key(event):
             super().keyPressEvent(event)
-
-    # ---- drawing helpers ------------------------------------------------------------------------
-    def _update_bands(self) -> None:
-        now = self.clock()
-        self.bands.set_bands(band_rows(self.pens(), now if self.live else
-                                       min(now, self.visible_range()[1])))
-
-    def _update_decor(self) -> None:
-        """Bands, legend and message after data or view changes (batched by a 0 ms timer:
-        the answers of one query round arrive together)."""
-        self._update_bands()
-        self._update_legend()
-        self._update_message()
-
-    def _update_message(self) -> None:
-        text = "\n".join(f"no data: {p.tag}" for p in self.pens() if not p.known)
-        if not self._pens and not self.mini:
-            text = "Add pens from the tag list"
-        if text != self.message.textItem.toPlainText():
-            self.message.setText(text)
-        self.message.setVisible(bool(text))
-        (x0, x1), (y0, y1) = self.viewbox.viewRange()
-        self.message.setPos((x0 + x1) / 2, (y0 + y1) / 2)
-
-    def _update_legend(self) -> None:
-        if not self.mini:
-            t0, t1 = self.visible_range()
-            html = legend_html(self.pens(), self.live, t1 - t0)
-            if html != self.legend.text():  # a new text re-lays out the widget
-                self.legend.setText(html)
 
     # ---- export ---------------------------------------------------------------------------------
     def export_csv(self, path: Path | str) -> Any:

@@ -36,8 +36,13 @@ def screen_names() -> list[str]:
     return [*SCREENS, *EXTRA_SCREENS]
 
 
-def check_request(project: Project, screen: str, asset: str | None, tag: str | None) -> None:
-    """Refuse an unknown screen, asset or tag before anything starts."""
+def check_request(project: Project, screen: str, asset: str | None, tag: str | None,
+                  options: dict[str, Any] | None = None, data: str | None = None,
+                  user: str | None = None) -> None:
+    """Refuse an unknown screen, asset or tag, and for the trends and the journal a range
+    that is no range or (trends) a trend group that is neither the project's nor the user's,
+    before anything starts: a screenshot of the wrong thing with exit 0 would be worse than
+    none (the screen itself only notifies)."""
     if screen not in screen_names():
         raise ScreenshotError(f"unknown screen {screen!r} (screens: {', '.join(screen_names())})")
     if tag is not None and project.tag(tag) is None:
@@ -54,6 +59,23 @@ def check_request(project: Project, screen: str, asset: str | None, tag: str | N
             raise ScreenshotError(f"unknown asset {asset!r} (assets: {known or 'none'})")
     if screen == "faceplate" and not project.tags:
         raise ScreenshotError("the project has no tags to show a faceplate of")
+    options = options or {}
+    if options.get("range") and screen in ("trends", "journal"):
+        from hmi.trends.ranges import RangeError, parse_range
+
+        try:
+            parse_range(str(options["range"]))
+        except RangeError as exc:
+            raise ScreenshotError(f"--range: {exc}") from None
+    if options.get("group") and screen == "trends":
+        from hmi.trends.groups import NOBODY, GroupStore
+
+        names = [g.name for g in project.model.trend_groups]
+        names += [g.name for g in GroupStore(default_data_dir(data)).load(user or NOBODY)
+                  if g.name not in names]
+        if str(options["group"]) not in names:
+            raise ScreenshotError(f"unknown trend group {options['group']!r} "
+                                  f"(groups: {', '.join(names) or 'none'})")
 
 
 def wait(seconds: float) -> None:
@@ -130,7 +152,7 @@ def take(project: Project, screen: str, out: Path, *, asset: str | None = None,
     logged in while rendering (`security_shots.log_in_trusted`), else nobody."""
     from hmi.gui.app import application
 
-    check_request(project, screen, asset, tag)
+    check_request(project, screen, asset, tag, options, data, user)
     if screen in security_shots.NEEDS_USER and not user:
         raise ScreenshotError(f"--screen {screen} needs --user NAME (whose session)")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

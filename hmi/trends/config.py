@@ -12,8 +12,11 @@ description = "Tank level and flows"
 
 Pen tables take `tag`, `colour`, `visible`, and `min`/`max` (the pen's axis scale). The same
 model validates the groups users save (`hmi.trends.groups`). Shapes are checked here (pydantic);
-whether a pen names a known, numeric tag is checked with the rest of the project by
-`cross_check`, called from `hmi.project`. Qt-free.
+whether a pen names a known, numeric tag, and that its colour is not one an operator could take
+for an alarm's (`alarms.colours`, ISA-101), is checked with the rest of the project by
+`cross_check`, called from `hmi.project`. The colour is checked there and not in the model so
+that a user's saved file with such a colour is not refused as a whole (the trend draws that pen
+in a palette colour instead, `widgets.trend_plot`). Qt-free.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from alarms.colours import alarm_likeness
 from hmi.trends.ranges import RangeError, parse_range
 
 MAX_PENS = 8
@@ -85,7 +89,8 @@ class TrendGroupConfig(BaseModel):
 
 def cross_check(groups: list[TrendGroupConfig], tag_types: dict[str, str | None]
                 ) -> list[tuple[tuple, str]]:
-    """(loc, message) for unknown, string or repeated pens and repeated group names.
+    """(loc, message) for unknown, string or repeated pens, pen colours that read like an
+    alarm's, and repeated group names.
     `tag_types`: tag name -> its `type` in the project (None when the driver decides)."""
     problems: list[tuple[tuple, str]] = []
     seen: dict[str, int] = {}
@@ -105,4 +110,7 @@ def cross_check(groups: list[TrendGroupConfig], tag_types: dict[str, str | None]
             elif pen.tag in pens:
                 problems.append((loc, f"tag {pen.tag!r} is already a pen of this group"))
             pens.add(pen.tag)
+            why = alarm_likeness(pen.colour) if pen.colour else None
+            if why:
+                problems.append((("trend_groups", i, "pens", j, "colour"), why))
     return problems

@@ -263,6 +263,25 @@ class TrendData:
         return merge_spans(spans)
 
 
+def last_raise(journal_path: Path | str, alarm: str, at: float) -> float | None:
+    """When `alarm` was last raised at or before `at` (its journal's "raise" rows; None when
+    it never was, or there is no journal yet): where "trend around this alarm" centres, also
+    for an alarm that has cleared or for its acknowledge row. Worker thread (opens and closes
+    its own read-only connection)."""
+    path = Path(journal_path)
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0)
+    try:
+        row = conn.execute("SELECT MAX(ts) FROM alarm_journal WHERE alarm = ? AND event = ? "
+                           "AND ts <= ?", (alarm, "raise", at)).fetchone()
+    except sqlite3.OperationalError:  # a journal file without the table yet
+        return None
+    finally:
+        conn.close()
+    return None if row is None or row[0] is None else float(row[0])
+
+
 def merge_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Union of [start, end) spans, sorted and non-overlapping."""
     out: list[tuple[float, float]] = []

@@ -6,8 +6,11 @@ by the same words. Relative ranges (`-1h`, `-30m`, `-2d`, `-1w`) and the named o
 `shift`, `day` and `week` follow now (live); `last_shift` and `FROM..TO` (ISO-8601 or relative
 ends, as `hmi history` accepts them) are fixed.
 
-Shifts start at 06:00, 14:00 and 22:00 local time (`SHIFT_STARTS_H`): "shift" is the one
-running now, "last_shift" the one before it (at 07:00, last night's 22:00-06:00 shift).
+Shifts are the project's `[[shifts]]` (`hmi.mes.calendar.ShiftCalendar`, the calendar the
+alarm journal and production use: `calendar_of(project)`): "shift" is the one running now (the
+last one that ran, between shifts), "last_shift" the last one that has ended (at 07:00 with
+the demo's Early/Late/Night, last night's 22:00-06:00). A project without shifts, or without
+one in the last 8 days, uses 06:00, 14:00 and 22:00 local time (`SHIFT_STARTS_H`).
 
 Qt-free; any thread. Times are epoch seconds (UTC), spans seconds.
 """
@@ -15,15 +18,18 @@ Qt-free; any thread. Times are epoch seconds (UTC), spans seconds.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from hmi.mes.calendar import ShiftCalendar
 from hmi.timeparse import TimeParseError, parse_time
 
 SHIFT_STARTS_H = (6, 14, 22)
 NAMED_SPANS_S = {"hour": 3600.0, "day": 86_400.0, "week": 7 * 86_400.0}
 NAMES = ("hour", "shift", "last_shift", "day", "week")
 MIN_SPAN_S = 1.0
+LOOK_BACK_S = 8 * 86_400.0  # how far back a calendar's last shift is looked for
 
 
 class RangeError(ValueError):
@@ -33,28 +39,49 @@ class RangeError(ValueError):
 @dataclass(frozen=True)
 class RangeSpec:
     """What a trend was asked to show. `live`: [now - span_s, now], following now (or, for
-    `shift`, from the shift's start). Fixed: [t0, t1]."""
+    `shift`, from the shift's start). Fixed: [t0, t1]. `calendar`: the shifts "shift" and
+    "last_shift" mean (None: `SHIFT_STARTS_H`)."""
 
     text: str  # as written, kept for saving and showing
     live: bool
     span_s: float = 0.0
     t0: float = 0.0
     t1: float = 0.0
+    calendar: ShiftCalendar | None = field(default=None, compare=False, repr=False)
 
     def resolve(self, now: float | None = None) -> tuple[float, float]:
         """(t0, t1) in epoch seconds at `now`."""
         now = time.time() if now is None else now
         if self.text == "shift":
-            return shift_bounds(now)[0], now
+            return shift_bounds(now, calendar=self.calendar)[0], now
         if self.text == "last_shift":
-            return shift_bounds(now, previous=True)
+            return shift_bounds(now, previous=True, calendar=self.calendar)
         if self.live:
             return now - self.span_s, now
         return self.t0, self.t1
 
 
-def shift_bounds(now: float, previous: bool = False) -> tuple[float, float]:
-    """(start, end) of the shift running at `now` (or of the one before it), local time."""
+def calendar_of(project: Any) -> ShiftCalendar | None:
+    """The shift calendar of a loaded project (None when it declares no `[[shifts]]`)."""
+    model = getattr(project, "model", None)
+    shifts = list(getattr(model, "shifts", None) or [])
+    if not shifts:
+        return None
+    return ShiftCalendar(shifts, model.production.timezone)  # type: ignore[union-attr]
+
+
+def shift_bounds(now: float, previous: bool = False,
+                 calendar: ShiftCalendar | None = None) -> tuple[float, float]:
+    """(start, end) of the shift running at `now` (between shifts: the last one that ran), or
+    with `previous` of the last one that has ended; from `calendar` when it has shifts, else
+    `SHIFT_STARTS_H` local time."""
+    if calendar is not None and not calendar.empty:
+        ran = [s for s in calendar.instances(now - LOOK_BACK_S, now + 1e-6) if s.start <= now]
+        if previous:
+            ran = [s for s in ran if s.end <= now]
+        if ran:
+            shift = max(ran, key=lambda s: (s.start, s.end))
+            return shift.start, shift.end
     local = datetime.fromtimestamp(now).astimezone()
     day = local.replace(hour=0, minute=0, second=0, microsecond=0)
     starts = [day + timedelta(days=d, hours=h) for d in (-1, 0) for h in SHIFT_STARTS_H]
@@ -66,17 +93,20 @@ def shift_bounds(now: float, previous: bool = False) -> tuple[float, float]:
     return current.timestamp(), starts[index + 1].timestamp()
 
 
-def parse_range(text: str, now: float | None = None) -> RangeSpec:
-    """A `RangeSpec` from the words above, or `RangeError` saying what is accepted."""
+def parse_range(text: str, now: float | None = None,
+                calendar: ShiftCalendar | None = None) -> RangeSpec:
+    """A `RangeSpec` from the words above, or `RangeError` saying what is accepted.
+    `calendar`: the project's shifts (`calendar_of`), for "shift" and "last_shift"."""
     value = (text or "").strip()
     key = value.lower()
     if key in NAMED_SPANS_S:
         return RangeSpec(key, True, NAMED_SPANS_S[key])
     if key == "shift":
-        return RangeSpec(key, True, 8 * 3600.0)
+        return RangeSpec(key, True, 8 * 3600.0, calendar=calendar)
     if key == "last_shift":
-        t0, t1 = shift_bounds(time.time() if now is None else now, previous=True)
-        return RangeSpec(key, False, t1 - t0, t0, t1)
+        t0, t1 = shift_bounds(time.time() if now is None else now, previous=True,
+                              calendar=calendar)
+        return RangeSpec(key, False, t1 - t0, t0, t1, calendar=calendar)
     if ".." in value:
         start, _, end = value.partition("..")
         try:

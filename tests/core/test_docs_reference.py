@@ -422,8 +422,8 @@ def _literal(path: Path, name: str) -> ast.expr:
 
 
 def test_the_operator_guide_lists_every_shortcut() -> None:
-    """The keys of `hmi/gui/shortcuts.py` and of the alarm summary's actions are in the
-    operator guide (read from the sources with `ast`: tests/core imports no Qt)."""
+    """The keys of `hmi/gui/shortcuts.py`, of the alarm summary's actions and of the trend plot
+    are in the operator guide (read from the sources with `ast`: tests/core imports no Qt)."""
     guide = (ROOT / "docs" / "operators.md").read_text(encoding="utf-8")
     keys = [row[0] for row in ast.literal_eval(_literal(ROOT / "hmi/gui/shortcuts.py",
                                                         "SHORTCUTS"))]
@@ -431,6 +431,8 @@ def test_the_operator_guide_lists_every_shortcut() -> None:
                                                          "WIDGET_KEYS"))]
     specs = _literal(ROOT / "screens/alarm_actions.py", "SPECS")
     keys += [ast.literal_eval(call.args[2]) for call in specs.elts]  # type: ignore[attr-defined]
+    keys += [row[0] for row in ast.literal_eval(_literal(ROOT / "widgets/trend_navigation.py",
+                                                         "KEYS"))]
     missing = [key for key in keys if f"| {key} |" not in guide]
     assert len(keys) > 25
     assert not missing, f"docs/operators.md lacks the shortcuts: {', '.join(missing)}"

@@ -6,20 +6,23 @@ from __future__ import annotations
 import json
 import math
 import textwrap
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from alarms.colours import alarm_likeness
+from hmi.mes.calendar import ShiftCalendar
+from hmi.mes.config import ShiftConfig
 from hmi.project import ProjectInvalid, load_project
 from hmi.tags import Quality, Sample
 from hmi.trends.buffer import TrendBuffer
 from hmi.trends.config import TrendGroupConfig, TrendPenConfig
-from hmi.trends.data import TrendData, nan_runs, step_points
+from hmi.trends.data import TrendData, last_raise, nan_runs, step_points
 from hmi.trends.export import ExportCancelled, ExportProgress, export_csv
 from hmi.trends.groups import GroupStore, tags_around
-from hmi.trends.ranges import RangeError, parse_range, shift_bounds
+from hmi.trends.ranges import RangeError, calendar_of, parse_range, shift_bounds
 from hmi.trends.stats import EXACT_MAX_S, pen_statistics
 from tests.gui.trend_env import ALARM_ROWS, GAP, T0, T_END, level, write_env
 
@@ -104,6 +107,33 @@ def test_bad_trend_groups_give_file_line_errors(tmp_path: Path) -> None:
                       "(9 given), found ['A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A']"]
 
 
+def test_pen_colours_that_read_like_an_alarm_are_refused_with_file_line(tmp_path: Path) -> None:
+    errors = errors_of(tmp_path, """
+        [[trend_groups]]
+        name = "Hot"
+        pens = [{ tag = "A", colour = "#E01010" },
+                { tag = "B", colour = "#C89B6E" }]
+        """)
+    path = tmp_path / "plant.toml"
+    assert errors == [
+        f"{path}:23: trend_groups.Hot.pens.#1.colour: #E01010 looks like the urgent alarm colour "
+        "#E5121B: red, orange, yellow and violet are reserved for alarms",
+        f"{path}:23: trend_groups.Hot.pens.#2.colour: #C89B6E looks like the high alarm colour "
+        "#FF8A00: red, orange, yellow and violet are reserved for alarms",
+    ]
+
+
+def test_alarm_likeness_refuses_alarm_hues_and_keeps_greys_and_dark_pens() -> None:
+    for colour in ("#E5121B", "#FF8A00", "#FFE100", "#B469D6", "#800000", "#E8A0A0", "#9040C0",
+                   "#D0D000", "#E08A20"):
+        assert alarm_likeness(colour), colour
+    for colour in ("#1F4E8C", "#2E7D6B", "#7A4E2D", "#3A3A3A", "#A0A0A0", "#D0D0D0", "#7AA7E0",
+                   "#5DBFA6", "#7D5A6E"):
+        assert alarm_likeness(colour) is None, colour
+    with pytest.raises(ValueError, match="not a colour"):
+        alarm_likeness("red")
+
+
 def test_demo_project_declares_trend_groups() -> None:
     project = load_project(Path(__file__).parents[2] / "resources" / "demo" / "project.toml")
     names = [g.name for g in project.model.trend_groups]
@@ -166,6 +196,41 @@ def test_ranges_live_fixed_and_shifts() -> None:
     for bad in ("yesterday", "-0s", "2027-01-15T06:00:00Z..2027-01-15T00:00:00Z", "+1h"):
         with pytest.raises(RangeError):
             parse_range(bad)
+
+
+def utc(day: int, hour: int) -> float:
+    return datetime(2027, 1, day, hour, tzinfo=UTC).timestamp()
+
+
+def test_shift_ranges_follow_the_projects_shift_calendar() -> None:
+    """A 12-hour site (Day 07-19, Night 19-07, UTC) and a two-shift one (Early 06-14, Late
+    14-22): "last_shift" is the last one that ended, "shift" the one running (or last run)."""
+    twelve = ShiftCalendar([ShiftConfig(name="Day", start="07:00", end="19:00"),
+                            ShiftConfig(name="Night", start="19:00", end="07:00")], "UTC")
+    now = utc(15, 8)
+    assert shift_bounds(now, previous=True, calendar=twelve) == (utc(14, 19), utc(15, 7))
+    spec = parse_range("last_shift", now, twelve)
+    assert (spec.t0, spec.t1, spec.span_s) == (utc(14, 19), utc(15, 7), 12 * 3600)
+    assert parse_range("shift", now, twelve).resolve(now) == (utc(15, 7), now)
+    two = ShiftCalendar([ShiftConfig(name="Early", start="06:00", end="14:00"),
+                         ShiftConfig(name="Late", start="14:00", end="22:00")], "UTC")
+    late_evening = utc(15, 23)  # nobody on shift: both mean the Late shift that just ended
+    assert shift_bounds(late_evening, calendar=two) == (utc(15, 14), utc(15, 22))
+    assert shift_bounds(late_evening, previous=True, calendar=two) == (utc(15, 14), utc(15, 22))
+    assert shift_bounds(utc(16, 7), previous=True, calendar=two) == (utc(15, 14), utc(15, 22))
+    # no shifts in the project: the fixed 06/14/22 local hours
+    assert calendar_of(None) is None
+    assert shift_bounds(now, calendar=ShiftCalendar([])) == shift_bounds(now)
+
+
+def test_the_demo_project_calendar_gives_last_nights_shift() -> None:
+    project = load_project(Path(__file__).parents[2] / "resources" / "demo" / "project.toml")
+    calendar = calendar_of(project)
+    assert calendar is not None
+    seven = datetime(2027, 1, 15, 7, 0).astimezone().timestamp()
+    start, end = parse_range("last_shift", seven, calendar).resolve(seven)
+    assert calendar.at(start + 1).name == "Night"
+    assert end - start == 8 * 3600
 
 
 def test_ring_buffer_keeps_every_sample_of_tracked_tags_only() -> None:
@@ -268,6 +333,16 @@ def test_csv_export_is_complete_or_absent(env, tmp_path: Path) -> None:
         assert not (tmp_path / "y.csv.partial").exists()
     finally:
         data.close()
+
+
+def test_last_raise_of_an_alarm_from_the_journal(env, tmp_path: Path) -> None:
+    journal = env.data_dir / "alarms.db"
+    raise_ts, ack_ts, _rtn = (ts for ts, *_ in ALARM_ROWS)
+    assert last_raise(journal, "Tank.Level.HI", ack_ts) == raise_ts  # an ack row: its raise
+    assert last_raise(journal, "Tank.Level.HI", T_END) == raise_ts  # cleared since
+    assert last_raise(journal, "Tank.Level.HI", raise_ts - 1) is None
+    assert last_raise(journal, "No.Such.Alarm", T_END) is None
+    assert last_raise(tmp_path / "none.db", "Tank.Level.HI", T_END) is None
 
 
 def test_tags_around_an_alarm_are_its_assets_numeric_tags(env) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from hmi.mes.calendar import ShiftCalendar
 from hmi.mes.config import ShiftConfig
 from screens.alarm_journal import AlarmJournalScreen, shift_start, time_range
 from tests.gui.alarm_station import ALARMING, NORMAL, PROJECT, Station, open_station
+from widgets.faceplate_alarms import AlarmSection
 from widgets.journal_table import COLUMN
 
 
@@ -113,6 +115,90 @@ def test_csv_export_writes_every_matching_row(station, screen, qtbot, tmp_path) 
         "Tank.Level.HI", "olga", "seen it", "Tank level high", "high")
     assert ack["time"].endswith("Z")
     assert list(dest.parent.iterdir()) == [dest]  # no temporary file left
+
+
+def test_configure_takes_the_ranges_the_trends_take(station, screen, qtbot) -> None:
+    """`hmi screenshot --screen journal --range -1h` (and the rest of `parse_range`)."""
+    screen.configure({"range": "-1h"})
+    assert screen.range.currentData() == "hour"
+    screen.configure({"range": "day"})
+    assert screen.range.currentData() == "day"
+    with qtbot.waitSignal(screen.query_finished, timeout=5000):
+        screen.configure({"range": "-30m"})
+    assert screen.range.currentData() == "custom"
+    flt = screen.current_filter()
+    assert flt.end - flt.start == pytest.approx(1800 + 60, abs=61)  # to the minute
+    assert flt.end == pytest.approx(time.time(), abs=61)
+    assert {a for a, _ in shown(screen)} >= {"Tank.Level.HI"}  # what just happened is in it
+    with qtbot.waitSignal(station.context.notification, timeout=1000) as note:
+        assert not screen.set_range_text("garbage")
+    assert note.args[0] == "warning"
+    assert "unknown range 'garbage'" in note.args[1]
+    assert screen.range.currentData() == "custom"  # unchanged
+
+
+def test_columns_fit_beside_the_navigation_at_1600_px(station, screen, qtbot) -> None:
+    """The Message column stretches (it was cut to "Filler tank le..." while a horizontal
+    scrollbar hid the Area), times are compact with the date in the tooltip."""
+    screen.resize(1370, 600)  # the journal's share of a 1600 px station window
+    qtbot.waitUntil(lambda: screen.table.viewport().width() > 1300, timeout=2000)
+    table, header = screen.table, screen.table.horizontalHeader()
+    assert header.length() <= table.viewport().width()  # nothing hidden to the right
+    widest = max(table.fontMetrics().horizontalAdvance(r["message"])
+                 for r in screen.model.rows())
+    assert header.sectionSize(COLUMN["message"]) >= widest
+    first = screen.model.rows()[0]
+    if not screen.model.with_date:  # (unless the test ran across midnight)
+        text = screen.model.index(0, COLUMN["time"]).data()
+        assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d", text), text
+    tip = screen.model.index(0, COLUMN["time"]).data(Qt.ItemDataRole.ToolTipRole)
+    assert time.strftime("%Y-%m-%d", time.localtime(first["ts"])) in tip
+    assert first["time"] in tip  # and the UTC time
+    day = 86400.0
+    screen.model.set_rows([{**first, "ts": first["ts"] - day}, first])  # a page over two days
+    assert screen.model.with_date
+    shown_time = screen.model.index(1, COLUMN["time"]).data()
+    assert shown_time.startswith(time.strftime("%d %b", time.localtime(first["ts"] - day)))
+
+
+def centre(asked) -> float:
+    _tags, t0, t1 = asked.args
+    return (t0 + t1) / 2
+
+
+def test_trend_around_centres_on_the_alarms_last_raise(station, screen, qtbot) -> None:
+    """From the journal's acknowledge row, and from the faceplate of an alarm that has cleared
+    and been acknowledged (no longer standing): the minutes around its raise, not around the
+    acknowledge nor now."""
+    raised = {r["alarm"]: r["ts"] for r in station.journal(event="raise")}
+    rows = screen.model.rows()
+    ack = next(i for i, r in enumerate(rows) if (r["alarm"], r["event"]) == ("Tank.Level.HI",
+                                                                            "ack"))
+    assert rows[ack]["ts"] > raised["Tank.Level.HI"]
+    screen.table.setCurrentIndex(screen.model.index(ack, 0))
+    with qtbot.waitSignal(station.context.trend_requested, timeout=5000) as asked:
+        screen.trend_button.click()
+    assert asked.args[0][0] == "Tank.Level"
+    assert centre(asked) == pytest.approx(raised["Tank.Level.HI"], abs=1e-5)
+    rtn = next(i for i, r in enumerate(rows) if r["event"] == "rtn")  # Pump.Flow.LO
+    screen.table.setCurrentIndex(screen.model.index(rtn, 0))
+    with qtbot.waitSignal(station.context.trend_requested, timeout=5000) as asked:
+        screen.trend_selected()
+    assert centre(asked) == pytest.approx(raised["Pump.Flow.LO"], abs=1e-5)
+
+    station.context.commands.alarm(station.context.actor, "ack", "Pump.Flow.LO").result(5)
+    station.service.flush()
+    qtbot.waitUntil(lambda: "Pump.Flow.LO" not in station.context.alarms.rows, timeout=5000)
+    section = AlarmSection(station.context, "Pump.Flow")
+    qtbot.addWidget(section)
+    with qtbot.waitSignal(station.context.trend_requested, timeout=5000) as asked:
+        section.trend_buttons["Pump.Flow.LO"].click()
+    assert asked.args[0][0] == "Pump.Flow"
+    assert centre(asked) == pytest.approx(raised["Pump.Flow.LO"], abs=1e-5)
+    # a standing alarm: its own raise time, no journal needed
+    with qtbot.waitSignal(station.context.trend_requested, timeout=5000) as asked:
+        AlarmSection(station.context, "Tank.Temp", section).trend_around("Tank.Temp.HI")
+    assert centre(asked) == pytest.approx(raised["Tank.Temp.HI"], abs=1e-5)
 
 
 def activate(qtbot, screen: AlarmJournalScreen) -> None:

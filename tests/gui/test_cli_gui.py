@@ -33,6 +33,9 @@ def shot(tmp_path: Path, *args: str) -> int:
     (["--screen", "unit", "--asset", "Nowhere"], "unknown asset 'Nowhere'"),
     (["--screen", "faceplate", "--tag", "No.Such.Tag"], "unknown tag 'No.Such.Tag'"),
     (["--screen", "line", "--size", "huge"], "--size must be WIDTHxHEIGHT"),
+    (["--screen", "trends", "--group", "NoGroup"], "unknown trend group 'NoGroup'"),
+    (["--screen", "trends", "--range", "garbage"], "--range: unknown range 'garbage'"),
+    (["--screen", "journal", "--range", "-1 hour"], "--range: unknown range '-1 hour'"),
 ])
 def test_screenshot_bad_input_exits_2_with_one_line(tmp_path, qapp, capsys, args, message
                                                     ) -> None:
@@ -55,6 +58,23 @@ def test_screenshot_renders_the_screen_at_the_size_asked(tmp_path, qapp, capsys)
     assert shot(tmp_path, "--screen", "faceplate", "--tag", "Tank.LevelSetpoint", "--out",
                 str(face)) == 0
     assert not QImage(str(face)).isNull()
+
+
+def test_screenshot_knows_the_users_saved_trend_groups_and_the_journals_ranges(tmp_path
+                                                                              ) -> None:
+    from hmi.gui.screenshot import ScreenshotError, check_request
+    from hmi.project import load_project
+    from hmi.trends.config import TrendGroupConfig
+    from hmi.trends.groups import GroupStore
+
+    project = load_project(write_project(tmp_path))
+    data = tmp_path / "data"
+    GroupStore(data).save("olga", TrendGroupConfig(name="Mine", pens=[project.tags[0].name]))
+    check_request(project, "trends", None, None, {"group": "Mine"}, str(data), "olga")
+    with pytest.raises(ScreenshotError, match="unknown trend group 'Mine'"):
+        check_request(project, "trends", None, None, {"group": "Mine"}, str(data), "erik")
+    for text in ("-1h", "last_shift", "2026-11-23T22:00..2026-11-24T06:00", "week"):
+        check_request(project, "journal", None, None, {"range": text}, str(data))
 
 
 def test_screenshot_of_a_screen_not_in_this_build_is_a_placeholder(tmp_path, qapp, monkeypatch

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QColor
 
+from alarms.colours import alarm_likeness
 from hmi.gui import theme
 from widgets.alarm_style import PRIORITIES
 
@@ -21,9 +22,9 @@ NAMED = re.compile(r"\b(red|green|orange|yellow|magenta|purple|violet|lime|darkr
 QT_NAMED = re.compile(r"GlobalColor\.(red|green|yellow|magenta|darkRed|darkGreen|darkYellow)|"
                       r"Qt\.(red|green|yellow|magenta)\b")
 RGB_CALL = re.compile(r"QColor\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)")
-# Trend pens need distinguishable colours (ISA-101 allows muted pen colours): this one palette
-# is checked to be dark and far from every alarm colour instead of grey.
-PEN_MODULE = ROOT / "widgets" / "trend_pens.py"
+# Trend pens need distinguishable colours (ISA-101 allows muted pen colours): the palettes of
+# this one module (day and night) are checked by the alarm-likeness rule instead of grey.
+PEN_MODULE = ROOT / "widgets" / "trend_look.py"
 
 
 def sources() -> list[Path]:
@@ -41,11 +42,9 @@ def allowed(colour: QColor) -> bool:
 
 
 def pen_colour_ok(colour: QColor) -> bool:
-    """Muted (dark) and far from every alarm colour, so a pen never reads as an alarm."""
-    far = all(sum((a - b) ** 2 for a, b in zip(colour.getRgb()[:3],
-                                                QColor(p.colour).getRgb()[:3], strict=True))
-              ** 0.5 >= 100 for p in PRIORITIES.values())
-    return far and colour.valueF() <= 0.6
+    """Never a hue an operator could take for an alarm (`alarms.colours`, the rule the colour
+    dialog and the project file apply too)."""
+    return alarm_likeness(colour.name()) is None
 
 
 def test_no_alarm_colour_outside_alarm_styling() -> None:

@@ -289,3 +289,33 @@ def test_keys_pan_zoom_fit_undo_and_go_live(qtbot, context) -> None:
     with qtbot.waitSignal(plot.live_changed, timeout=1000):
         qtbot.keyClick(plot, Qt.Key.Key_L)
     assert plot.live
+
+
+def test_keys_move_the_cursors_without_a_mouse(qtbot, context) -> None:
+    from PySide6.QtCore import Qt
+
+    shift = Qt.KeyboardModifier.ShiftModifier
+    plot = make_plot(qtbot, context)
+    plot.add_pen("Tank.Level")
+    plot.set_range(T0, T0 + 3600)
+    settle(qtbot, plot)
+    px = 3600 / plot.viewbox.width()
+    qtbot.keyClick(plot, Qt.Key.Key_Right, shift)  # no cursor yet: one is added, then moved
+    assert plot.cursors.times() == pytest.approx([T0 + 0.35 * 3600 + px])
+    qtbot.keyClick(plot, Qt.Key.Key_Right, shift | Qt.KeyboardModifier.ControlModifier)
+    assert plot.cursors.times() == pytest.approx([T0 + 0.35 * 3600 + 11 * px])
+    qtbot.keyClick(plot, Qt.Key.Key_C)  # the new cursor is the one the keys move
+    qtbot.keyClick(plot, Qt.Key.Key_Left, shift)
+    first, second = T0 + 0.35 * 3600 + 11 * px, T0 + 0.65 * 3600 - px
+    assert plot.cursors.times() == pytest.approx([first, second])
+    qtbot.keyClick(plot, Qt.Key.Key_1)  # now C1
+    for _ in range(3):
+        qtbot.keyClick(plot, Qt.Key.Key_Left, shift)
+    assert plot.cursors.times() == pytest.approx([first - 3 * px, second])
+    assert plot.visible_range() == pytest.approx((T0, T0 + 3600))  # moving cursors is no pan
+    times = plot.cursors.times()
+    qtbot.waitUntil(lambda: plot.cursor_readout().exact
+                    and plot.cursor_readout().times == times, timeout=5000)
+    assert plot.cursor_readout().values["Tank.Level"] == [level(int(t - T0)) for t in times]
+    qtbot.keyClick(plot, Qt.Key.Key_Left)  # without Shift: pan, as before
+    assert plot.visible_range() == pytest.approx((T0 - 900, T0 + 2700))

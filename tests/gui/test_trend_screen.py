@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from PySide6.QtWidgets import QPushButton
 
 from hmi.commands import Actor
 from screens.trends import TrendScreen
@@ -150,3 +151,38 @@ def test_range_buttons_and_from_to(qtbot, context) -> None:
     assert screen.plot.live
     screen.live_button.click()  # un-press: freeze where it is
     assert not screen.plot.live
+
+
+def test_last_shift_follows_the_project_calendar_and_shows_its_alarms(qtbot, env,
+                                                                     tmp_path) -> None:
+    """Issue 13's "what did the level do during last night's shift, and which alarms came
+    with it": the group, then "Last shift", on a 12-hour site (Night 19:00-07:00 UTC)."""
+    project = tmp_path / "shifts.toml"
+    project.write_text(env.project_path.read_text(encoding="utf-8") + """
+[production]
+timezone = "UTC"
+
+[[shifts]]
+name = "Day"
+start = "07:00"
+end = "19:00"
+
+[[shifts]]
+name = "Night"
+start = "19:00"
+end = "07:00"
+""", encoding="utf-8")
+    _runtime, bridge, ctx = make_context(project, env.data_dir)
+    try:
+        screen = make_screen(qtbot, ctx, empty=False)  # the "Tank" group
+        screen.plot.clock = lambda: T_END  # 08:00 UTC
+        button = next(b for b in screen.findChildren(QPushButton) if b.text() == "Last shift")
+        button.click()
+        night = (T_END - 13 * 3600, T_END - 3600)  # 19:00 .. 07:00, not 22:00 .. 06:00
+        assert not screen.plot.live
+        assert screen.plot.visible_range() == pytest.approx(night)
+        settle(qtbot, screen)
+        assert [e.event for e in screen.plot.markers.events] == ["raise", "ack", "rtn"]
+    finally:
+        ctx.shutdown()
+        bridge.detach()
