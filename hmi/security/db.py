@@ -9,12 +9,15 @@ guarded by a lock; any thread may call. The audit table is append-only by trigge
 by the program; the triggers are a speed bump, the HMAC chain is the proof. A trigger found
 missing when an existing file is opened is not put back here: `AuditTrail.restore_triggers`
 re-creates it in the same transaction as an `audit.trigger_restored` entry, so the drop stays
-on record instead of healing silently.
+on record instead of healing silently. The file holds password hashes and the trail: it is
+created 0600 (SQLite gives its -wal and -shm the database's mode) in a folder created 0700,
+and an existing one of ours readable by others is tightened on open.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -78,6 +81,23 @@ TRIGGER_SQL = {  # name -> statement; CREATE ... IF NOT EXISTS, so re-running is
                        "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
 }
 TRIGGERS = tuple(TRIGGER_SQL)
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def private_file(path: Path) -> None:
+    """Create `path` 0600 before SQLite opens it, or tighten it (and its -wal, -shm) if it is
+    ours and others may read it. Another account's file is left alone (chmod would fail)."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:
+        pass
+    else:
+        return
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if name.stat().st_mode & 0o077:
+                os.chmod(name, PRIVATE_FILE)
 
 
 class SecurityDb:
@@ -86,7 +106,8 @@ class SecurityDb:
 
     def __init__(self, path: str | Path, busy_timeout_s: float = 5.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        private_file(self.path)
         self.lock = threading.RLock()
         self.conn = sqlite3.connect(self.path, timeout=busy_timeout_s, check_same_thread=False,
                                     isolation_level=None)

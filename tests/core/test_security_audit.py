@@ -8,14 +8,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
 
 from drivers.base import WriteStatus
 from hmi.cli.main import main
+from hmi.paths import data_dir as make_data_dir
 from hmi.security.api import Security
 from hmi.security.audit import GENESIS, canonical
 from tests.conftest import wait_until
@@ -266,3 +269,30 @@ def test_broken_chain_at_start_raises_the_alarm(tmp_path: Path, data_dir: Path) 
                    == "B", timeout_s=10)
         assert "entry 2 altered" in runtime.services[0].status_summary()
         assert sec.audit.query(action="audit.verify")[-1].result == "failed"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+def test_security_db_is_private(tmp_path: Path) -> None:
+    """Password hashes and the trail: security.db and its -wal/-shm 0600, the data dir the
+    station creates 0700, even under the usual umask 022 (which alone gives 0644 and 0755)."""
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    previous = os.umask(0o022)
+    try:
+        folder = make_data_dir(tmp_path / "new" / "data")
+        assert mode(folder) == 0o700
+        sec = Security(folder)
+        sec.record("system", "project.load", "p.toml", {}, "ok")  # WAL and SHM exist now
+        db = folder / "security.db"
+        assert {p.name: mode(p) for p in folder.glob("security.db*")} == {
+            "security.db": 0o600, "security.db-wal": 0o600, "security.db-shm": 0o600}
+        sec.close()
+        other = tmp_path / "other" / "deep"  # SecurityDb creates its own folder if need be
+        Security(other).close()
+        assert mode(other) == 0o700
+        db.chmod(0o644)  # made by an older version: tightened when opened
+        Security(folder).close()
+        assert mode(db) == 0o600
+    finally:
+        os.umask(previous)
