@@ -229,23 +229,28 @@ class Commands:
 
     def set_context(self, actor: Actor | None, line: str | None = None, *,
                     work_order: str | None = None, product: str | None = None,
-                    lot: str | None = None, operator: str | None = None
+                    lot: str | None = None, operator: str | None = None,
+                    signature: Signature | SignatureRecord | None = None
                     ) -> concurrent.futures.Future[str]:
         """Change a line's production context (None: unchanged). A new work order completes
         the current one and starts the new one; `work_order=""` only completes it. Applied in
-        the MES thread exactly as `hmi context set` is, audited like an alarm action; the
-        future gives the one-line result or raises MesCommandError / CommandDenied."""
+        the MES thread exactly as `hmi context set` is, audited like an alarm action (and
+        signed when `[security.signatures] context` asks); the future gives the one-line
+        result or raises MesCommandError / CommandDenied."""
         changes = {k: v for k, v in (("work_order", work_order), ("product", product),
                                      ("lot", lot), ("operator", operator)) if v is not None}
 
         def call(service: Any, user: str) -> concurrent.futures.Future[str]:
             return service.set_context(line, user=user, **changes)
 
-        return self._production(actor, f"line {line}" if line else "line", dict(changes), call)
+        return self._production(actor, f"line {line}" if line else "line", dict(changes), call,
+                                signature)
 
     def start_work_order(self, actor: Actor | None, work_order: str, *,
                          product: str | None = None, lot: str | None = None,
-                         line: str | None = None) -> concurrent.futures.Future[str]:
+                         line: str | None = None,
+                         signature: Signature | SignatureRecord | None = None
+                         ) -> concurrent.futures.Future[str]:
         """Start `work_order` (with its product and first lot) on a line; the current one, if
         any, is completed first (`workorder.completed` with its OEE). Checked and audited as
         `set_context`; an empty name is refused by the MES (MesCommandError)."""
@@ -256,9 +261,10 @@ class Commands:
             return service.start_work_order(work_order, product, lot, line, user)
 
         return self._production(actor, f"line {line}" if line else "line",
-                                {"action": "start_work_order", **details}, call)
+                                {"action": "start_work_order", **details}, call, signature)
 
-    def complete_work_order(self, actor: Actor | None, line: str | None = None
+    def complete_work_order(self, actor: Actor | None, line: str | None = None, *,
+                            signature: Signature | SignatureRecord | None = None
                             ) -> concurrent.futures.Future[str]:
         """Complete the line's current work order (MesCommandError when it has none)."""
 
@@ -266,10 +272,12 @@ class Commands:
             return service.complete_work_order(line, user)
 
         return self._production(actor, f"line {line}" if line else "line",
-                                {"action": "complete_work_order"}, call)
+                                {"action": "complete_work_order"}, call, signature)
 
     def set_downtime_reason(self, actor: Actor | None, downtime: str, code: str,
-                            comment: str = "") -> concurrent.futures.Future[str]:
+                            comment: str = "", *,
+                            signature: Signature | SignatureRecord | None = None
+                            ) -> concurrent.futures.Future[str]:
         """Give a downtime (by its id) a reason from the tree; checked and audited as
         `set_context`."""
         details = {"code": code, **({"comment": comment} if comment else {})}
@@ -277,16 +285,25 @@ class Commands:
         def call(service: Any, user: str) -> concurrent.futures.Future[str]:
             return service.set_downtime_reason(downtime, code, user, comment)
 
-        return self._production(actor, f"downtime {downtime}", details, call)
+        return self._production(actor, f"downtime {downtime}", details, call, signature)
 
     def _production(self, actor: Actor | None, target: str, details: dict[str, Any],
-                    call: Any) -> concurrent.futures.Future[str]:
-        """The production actions' one path: role "context", audit before and after, then
+                    call: Any, signature: Signature | SignatureRecord | None = None
+                    ) -> concurrent.futures.Future[str]:
+        """The production actions' one path: role "context", the signature
+        `[security.signatures] context` asks for, audit before and after, then
         `call(mes_service, user)` in the MES thread."""
         service = self.mes_service()
         why = self.check(actor, "context", target)
         if why is None and service is None:
             why = "production tracking is not configured"
+        if why is None and (rule := self.needs_signature("context")):
+            assert actor is not None
+            try:
+                details["signature"] = self.security.verify_signature(
+                    actor, rule, signature).to_json()
+            except SignatureError as exc:
+                why = str(exc)
         if why is not None:
             self._audit(actor, "context", target, details, f"denied: {why}")
             return _failed(CommandDenied(why))

@@ -6,6 +6,9 @@ Every change goes through the command layer (`Commands.start_work_order`,
 logged-in session, audited), sent from a worker (`context.submit`: the audit entry is a
 durable SQLite write and the MES answers after its next commit, ~0.25 s), never from the Qt
 thread. What the user may not do is disabled with the reason (`context.why_not("context")`).
+When the project signs context changes (`[security.signatures] context`), each action first
+opens the signature dialog (`open()`, never `exec()`), which is then also its confirmation;
+the command layer verifies the signature in the worker and refuses the action without one.
 State comes from the MES bridge (one coalesced snapshot at most 10 times a second); the list
 of recent stops is asked of the MES thread (`MesService.downtimes`) when a downtime changed,
 at most one question in flight.
@@ -18,6 +21,7 @@ colour) until it has one. GUI thread only.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -41,6 +45,7 @@ from PySide6.QtWidgets import (
 
 from widgets.oee_figures import OeeFigures
 from widgets.reason_picker import ReasonPicker
+from widgets.signature_dialog import SignatureDialog
 
 SEND_TIMEOUT_S = 15.0
 DOWNTIME_ROWS = 20
@@ -87,6 +92,9 @@ class LinePanel(QGroupBox):
         self._asking = False
         self._ask_again = False
         self._pending = 0  # commands in flight
+        self.signing: SignatureDialog | None = None  # open while a signed action waits
+        self._signed_call: tuple[str, tuple[Any, ...], dict[str, Any], Callable[[], None]] \
+            | None = None
         self._build(service.reasons())
 
     # ---- layout ---------------------------------------------------------------------------------
@@ -336,7 +344,34 @@ class LinePanel(QGroupBox):
             edit.setToolTip(f"not possible: {why}" if why else "")
 
     # ---- actions --------------------------------------------------------------------------------
-    def _send(self, method: str, *args: Any, **kwargs: Any) -> None:
+    def _send(self, summary: str, method: str, *args: Any,
+              after: Callable[[], None] = lambda: None, **kwargs: Any) -> None:
+        """Send now, or after the signature dialog when the project signs context changes.
+        `summary` names the action for the signer; `after` (clearing the inputs) runs once the
+        command goes out, so a cancelled signature keeps what was typed."""
+        rule = self.context.commands.needs_signature("context")
+        if not rule:
+            self._dispatch(method, args, kwargs)
+            after()
+            return
+        dialog = SignatureDialog("Sign: production", summary, rule, parent=self)
+        dialog.finished.connect(self._on_signed)
+        self.signing, self._signed_call = dialog, (method, args, kwargs, after)
+        dialog.open()
+
+    def _on_signed(self, result: int) -> None:
+        dialog, self.signing = self.signing, None
+        call, self._signed_call = self._signed_call, None
+        if dialog is None or call is None:
+            return
+        dialog.deleteLater()
+        if result == SignatureDialog.DialogCode.Accepted.value:
+            method, args, kwargs, after = call
+            self._dispatch(method, args, {**kwargs, "signature": dialog.signature()})
+            after()
+        dialog.clear_secrets()
+
+    def _dispatch(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self._pending += 1
         self.update_controls()
         self.context.submit(send, self.context.commands, self.context.actor, method, args,
@@ -364,17 +399,27 @@ class LinePanel(QGroupBox):
         product = (self.product_combo.itemData(index) if index >= 0
                    else text.split()[0] if text else None) or None
         lot = self.first_lot_edit.text().strip() or None
-        self._send("start_work_order", self.wo_edit.text().strip(), product=product, lot=lot,
-                   line=self.line)
+        order = self.wo_edit.text().strip()
+        extra = ", ".join(f"{k} {v}" for k, v in (("product", product), ("lot", lot)) if v)
+        self._send(f"Start work order {order} on {self.line}" + (f" ({extra})" if extra else ""),
+                   "start_work_order", order, product=product, lot=lot, line=self.line,
+                   after=self._clear_order)
+
+    def _clear_order(self) -> None:
         self.wo_edit.clear()
         self.first_lot_edit.clear()
 
     def ask_complete(self) -> None:
-        """A confirmation first (it ends the order's counts and sends its OEE upstream);
+        """A confirmation first (it ends the order's counts and sends its OEE upstream):
+        the signature dialog when the project signs context changes, else a question;
         `open()` + `finished`, never `exec()` (qasync)."""
         if not self.complete_button.isEnabled():
             return
         order = (self.state.get("context") or {}).get("work_order") or ""
+        if self.context.commands.needs_signature("context"):
+            self._send(f"Complete work order {order} on {self.line}", "complete_work_order",
+                       line=self.line)
+            return
         box = QMessageBox(QMessageBox.Icon.Question, "Complete work order",
                           f"Complete work order {order} on {self.line}?",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
@@ -389,18 +434,23 @@ class LinePanel(QGroupBox):
             self.complete_work_order()
 
     def complete_work_order(self) -> None:
-        self._send("complete_work_order", line=self.line)
+        self._dispatch("complete_work_order", (), {"line": self.line})
 
     def change_lot(self) -> None:
         if not self.lot_button.isEnabled():
             return
-        self._send("set_context", self.line, lot=self.lot_edit.text().strip())
-        self.lot_edit.clear()
+        lot = self.lot_edit.text().strip()
+        self._send(f"Change the lot on {self.line} to {lot}", "set_context", self.line,
+                   lot=lot, after=self.lot_edit.clear)
 
     def set_reason(self) -> None:
         downtime, code = self.selected_downtime(), self.reason.code()
         if not self.reason_button.isEnabled() or downtime is None or code is None:
             return
-        self._send("set_downtime_reason", downtime, code, comment=self.comment.text().strip())
+        self._send(f"Give the stop {downtime} on {self.line} the reason {code}",
+                   "set_downtime_reason", downtime, code, comment=self.comment.text().strip(),
+                   after=self._clear_reason)
+
+    def _clear_reason(self) -> None:
         self.comment.clear()
         self.reason.set_code(None)

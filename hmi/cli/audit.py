@@ -1,9 +1,12 @@
 """`hmi audit verify|export|show`: check, export and read the tamper-evident audit trail.
 
 `verify` exits 0 with "N entries, chain intact", or 1 naming the first altered, missing or
-out-of-order entry, or a truncated tail. `export` verifies first and still writes the file when
-the chain is broken (it is evidence), but then exits 1. Reading the trail is for the OS account
-that owns the data directory (file permissions); an export is itself audited.
+out-of-order entry, or a truncated tail. Recorded events an auditor must see, though the chain
+is intact (an append-only trigger that had been dropped and was restored, with its entry),
+are printed as warning lines naming the entry, on every run; they alone do not fail it.
+`export` verifies first and still writes the file when the chain is broken (it is evidence),
+but then exits 1. Reading the trail is for the OS account that owns the data directory (file
+permissions); an export is itself audited.
 """
 
 from __future__ import annotations
@@ -66,11 +69,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         security.close()
     if args.json:
         print(json.dumps({**report.to_json(), "key": key}, indent=2))
-    elif report.ok:
+        return 0 if report.ok else 1
+    if report.ok:
         print(report.message)
-    else:
-        for problem in report.problems:
-            print(f"hmi: audit: {problem}", file=sys.stderr)
+    for problem in report.problems:
+        print(f"hmi: audit: {problem}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"hmi: audit: warning: {warning}", file=sys.stderr)
     return 0 if report.ok else 1
 
 
@@ -102,6 +107,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     finally:
         security.close()
     print(f"{args.csv}: {count} entries; {report.message}")
+    for warning in report.warnings:
+        print(f"hmi: audit: warning: {warning}", file=sys.stderr)
     if not report.ok:
         print(f"hmi: audit: {report.message}", file=sys.stderr)
         return 1

@@ -31,11 +31,17 @@ def add_actor_args(p: argparse.ArgumentParser, *, signature: bool = True) -> Non
                    help="read the user's password from the first line of stdin (a second "
                         "signer's from the second line)")
     if signature:
-        p.add_argument("--meaning", choices=MEANINGS, default="performed",
-                       help="signature meaning, where the action needs a signature")
-        p.add_argument("--second-user", metavar="NAME",
-                       help="second signer, where the action needs a double signature")
-        p.add_argument("--second-meaning", choices=MEANINGS, default="approved")
+        add_signature_args(p)
+
+
+def add_signature_args(p: argparse.ArgumentParser) -> None:
+    """The flags of an electronic signature (`signature_from` reads them); the command adds
+    its own `--reason`, which the signature binds."""
+    p.add_argument("--meaning", choices=MEANINGS, default="performed",
+                   help="signature meaning, where the action needs a signature")
+    p.add_argument("--second-user", metavar="NAME",
+                   help="second signer, where the action needs a double signature")
+    p.add_argument("--second-meaning", choices=MEANINGS, default="approved")
 
 
 class Passwords:

@@ -2,10 +2,12 @@
 
 Context changes are made by a user of the station (`--user`, authenticated as for `hmi alarms
 ack`: `--password-stdin`, or trusted as the OS account owning the data dir), need the role
-`context` and are audited. They reach a running station through `mes.db`'s command table
-(applied within a second, the answer printed); with no station running they are applied to the
-stored context directly, with the same events. Either way the change and its events are one
-transaction.
+`context`, are signed when the project asks (`[security.signatures] context`: the password,
+`--meaning`, `--reason`, and for "double" `--second-user` whose password is stdin's second
+line, as for `hmi write`) and are audited. They reach a running station through `mes.db`'s
+command table (applied within a second, the answer printed); with no station running they are
+applied to the stored context directly, with the same events. Either way the change and its
+events are one transaction.
 `hmi oee` reads what the station committed (counts at least every `count_interval_s`).
 """
 
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hmi.cli.auth import add_signature_args
 from hmi.cli.base import CliDenied, CliError, accept_relative_times
 from hmi.paths import data_dir
 from hmi.project import Project, load_project
@@ -49,7 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                 "your login name)")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the user's password from stdin (else: trusted as the OS account "
-                        "that owns the data dir, see hmi users)")
+                        "that owns the data dir, see hmi users); a second signer's from the "
+                        "second line")
+    p.add_argument("--reason", default="", help="why (audited; required by a signature)")
+    add_signature_args(p)
     p.set_defaults(func=cmd_context_set)
 
     p = csub.add_parser("show", help="print the context, state and open stop of each line")
@@ -127,19 +133,30 @@ def cmd_context_set(args: argparse.Namespace) -> int:
 
 def _secured_context(args: argparse.Namespace, project: Project, folder: Path, security: Any,
                      payload: dict[str, Any]) -> tuple[str, str]:
-    """Authenticate, authorize (role "context"), audit, apply through the running station or
-    directly, audit the outcome: as `hmi alarms ack` does. Returns (status, one line)."""
-    from hmi.cli.auth import Passwords, authenticate
+    """Authenticate, authorize (role "context"), sign if the project asks, audit, apply
+    through the running station or directly, audit the outcome: as `hmi alarms ack` does.
+    Returns (status, one line)."""
+    from hmi.cli.auth import Passwords, authenticate, signature_from
     from hmi.mes import commands
     from hmi.mes.core import MesCommandError, MesCore
     from hmi.mes.store import MesStore
     from hmi.security.audit import AuditWriteError
+    from hmi.security.signatures import SignatureError
 
     target = f"line {args.line}" if args.line else "line"
     details = {k: v for k, v in payload.items() if v is not None}
-    actor = authenticate(security, args, folder, Passwords(args.password_stdin))
+    if args.reason:
+        details["reason"] = args.reason
+    passwords = Passwords(args.password_stdin)
+    actor = authenticate(security, args, folder, passwords)
     try:
         why = security.authorize(actor, "context")
+        if why is None and (rule := security.signature_rule("context")):
+            try:
+                details["signature"] = security.verify_signature(
+                    actor, rule, signature_from(args, rule, passwords)).to_json()
+            except (SignatureError, CliDenied) as exc:
+                why = str(exc)
         if why is not None:
             _audit(security, actor.user, target, details, f"denied: {why}")
             return "denied", why

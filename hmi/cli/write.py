@@ -1,11 +1,13 @@
 """`hmi write PROJECT TAG VALUE --user NAME [--password-stdin] [--reason TEXT]`.
 
 The same checks as the GUI (session, role, lockout, disabled, writable, finite, range, type,
-signature), every outcome audited. Exit 0 confirmed by read-back; 3 denied (role, lockout,
-disabled user, wrong password, signature) with the reason; 2 bad input (unknown tag, NaN,
-out of range, "12,5"); 1 rejected or timed out by the device (or the audit trail cannot be
-written). While a station runs (its security heartbeat in `security.db` is fresh), the write
-is queued for it and applied by its command layer; otherwise it goes directly to the device.
+signature), every outcome audited. The user is authenticated first, so a refused value is
+never audited under a name whose password was wrong. Exit 0 confirmed by read-back; 3 denied
+(role, lockout, disabled user, wrong password, signature) with the reason; 2 bad input (unknown
+tag, NaN, out of range, "12,5"); 1 rejected or timed out by the device (or the audit trail
+cannot be written). While a station runs (its security heartbeat in `security.db` is fresh),
+the write is queued for it and applied by its command layer; otherwise it goes directly to the
+device.
 """
 
 from __future__ import annotations
@@ -72,21 +74,24 @@ def cmd_write(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     tag = project.tag(args.tag)
     folder = data_dir(args.data)
+    if args.timeout <= 0:
+        raise CliError(f"--timeout must be positive, found {args.timeout}")
     security = Security(folder, project.model.security)
     try:
-        if tag is None:
-            _audit(security, args.user, args.tag, {"new": args.value}, "invalid: unknown tag")
-            raise CliError(f"unknown tag {args.tag!r}")
-        try:
-            value = parse_value(tag, args.value)
-        except CliError as exc:
-            _audit(security, args.user, tag.name, {"new": args.value}, f"invalid: {exc}")
-            raise
-        if args.timeout <= 0:
-            raise CliError(f"--timeout must be positive, found {args.timeout}")
+        # who first: a refused value is audited under the user it names only once the
+        # password (or the trusted OS account) vouched for them; a wrong password exits 3
         passwords = Passwords(args.password_stdin)
         actor = authenticate(security, args, folder, passwords)
         try:
+            if tag is None:
+                _audit(security, actor.user, args.tag, {"new": args.value},
+                       "invalid: unknown tag")
+                raise CliError(f"unknown tag {args.tag!r}")
+            try:
+                value = parse_value(tag, args.value)
+            except CliError as exc:
+                _audit(security, actor.user, tag.name, {"new": args.value}, f"invalid: {exc}")
+                raise
             return _write(args, project, tag, value, security, actor, passwords)
         finally:
             security.sessions.logout(actor.session)

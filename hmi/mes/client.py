@@ -5,7 +5,10 @@ Security is the OPC UA driver's, reused (`drivers.opcua_security`): the same cli
 and trust store under `<data>/pki`, an unknown MES certificate refused and saved to
 `pki/rejected/` with the `hmi certs trust` hint, and the password from the OS keyring by the
 `[mes] password_secret` name (default "opcua:mes:<username>"), resolved with the security
-layer's timeout. A fresh `Client` per connection, as the driver does.
+layer's timeout. The client is the driver's `GuardedClient`: the MES password is sent only
+encrypted, never in clear over an unencrypted channel nor under a deprecated policy
+(Basic128Rsa15, Basic256); otherwise the sender stays disconnected with that reason (issue
+14). A fresh client per connection, as the driver does.
 
 `max_payload` is the largest JSON text one call may carry: the message size the server
 negotiated in its Acknowledge (the smaller of MaxMessageSize and MaxChunkCount x chunk size)
@@ -25,6 +28,7 @@ from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from drivers.base import CommError
 from drivers.opcua_security import (
     SECURITY_MODES,
+    GuardedClient,
     Pki,
     ServerCertificateCheck,
     application_uri,
@@ -65,7 +69,7 @@ class MesClient:
 
     async def connect(self) -> None:
         await self.close()
-        client = Client(self.url, timeout=self.timeout_s)
+        client = GuardedClient(self.url, timeout=self.timeout_s)
         client.application_uri = application_uri()
         client.name = client.description = "hmi-station MES sync"
         client.session_timeout = SESSION_TIMEOUT_MS

@@ -233,6 +233,11 @@ def cross_check(model: ProductionTables, tags: dict[str, object], alarm_names: s
     if mes.enabled and not mes.url.startswith("opc.tcp://"):
         problems.append((("mes", "url"),
                          f"the MES needs url = \"opc.tcp://host:port\", found {mes.url!r}"))
+    if mes.username and mes.security == "none":  # as for OPC UA devices (issue 14)
+        problems.append((("mes", "username"),
+                         "a user name needs security = \"Basic256Sha256-SignAndEncrypt\" (or "
+                         "-Sign): with \"none\" the MES password would cross the network in "
+                         "clear"))
     for tag in mes.setpoint_tags or ():
         if tag not in tags:
             problems.append((("mes", "setpoint_tags"), f"unknown tag {tag!r}"))

@@ -36,6 +36,7 @@ class Security:
         self.clock = clock
         self.db = SecurityDb(self.data_dir / "security.db", busy_timeout_s)
         self.audit = AuditTrail(self.db, self.data_dir, clock)
+        self.audit.restore_triggers()  # a dropped trigger: back, and on record (issue 14)
         self.users = UserStore(self.db, self.audit, self.settings, clock)
         self.sessions = SessionManager(self.users, self.audit, self.settings, clock)
         self._audit_failure_listeners: list[AuditFailureListener] = []

@@ -9,6 +9,11 @@ form is the JSON array of every stored column but the tag. So:
   the file, disagrees with the anchor (the last seq and tag, kept beside the key);
 - moving rows breaks the chain where the previous tag no longer fits.
 
+An append-only trigger found dropped when the file is opened is re-created together with an
+`audit.trigger_restored` entry (`restore_triggers`), so the drop is on record for good; every
+later `verify` reports that entry as a warning (the chain itself still proves whether any
+entry was altered, so a recorded restoration alone does not fail it).
+
 `verify()` names the first bad entry. Appends run inside `BEGIN IMMEDIATE` (the newest tag is
 read and the next entry written under one lock, even across processes), then the anchor moves.
 If the entry cannot be written (disk full, database locked past the busy timeout, no key),
@@ -22,6 +27,7 @@ import csv
 import hashlib
 import hmac
 import json
+import logging
 import math
 import socket
 import sqlite3
@@ -32,10 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from hmi.security.audit_key import AuditKey, AuditKeyError, load_key
-from hmi.security.db import TRIGGERS, SecurityDb
+from hmi.security.db import SecurityDb
 from hmi.tags import iso_utc
 
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
+TRIGGER_RESTORED = "audit.trigger_restored"
 COLUMNS = ("seq", "ts", "user", "role", "station", "action", "object", "details", "result")
 
 
@@ -74,6 +82,7 @@ class VerifyReport:
     entries: int
     problems: list[str] = field(default_factory=list)
     first_bad: int | None = None  # seq of the first altered/missing/out-of-order entry
+    warnings: list[str] = field(default_factory=list)  # recorded events an auditor must see
 
     @property
     def ok(self) -> bool:
@@ -82,12 +91,13 @@ class VerifyReport:
     @property
     def message(self) -> str:
         if self.ok:
-            return f"{self.entries} entries, chain intact"
+            more = f", {len(self.warnings)} warning(s)" if self.warnings else ""
+            return f"{self.entries} entries, chain intact{more}"
         return self.problems[0]
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "entries": self.entries, "first_bad": self.first_bad,
-                "problems": self.problems, "message": self.message}
+                "problems": self.problems, "warnings": self.warnings, "message": self.message}
 
 
 def canonical(seq: int, ts: float, user: str, role: str, station: str, action: str,
@@ -129,6 +139,9 @@ class AuditTrail:
         self.write_failures = 0
         self.last_error = ""
         self.anchor_mismatch = False  # an append found the database off the anchor
+        # triggers restored at open without an entry (the trail was off its anchor already,
+        # which verify reports for good): this process's verify names them
+        self.unrecorded_triggers: list[str] = []
 
     # ---- key ---------------------------------------------------------------------------------
     @property
@@ -208,6 +221,47 @@ class AuditTrail:
         row = conn.execute("SELECT tag FROM audit WHERE seq = ?", (anchor[0],)).fetchone()
         return row is not None and hmac.compare_digest(row[0], anchor[1])
 
+    def restore_triggers(self) -> AuditEntry | None:
+        """Put back the append-only triggers found missing when the file was opened, in one
+        transaction with an `audit.trigger_restored` entry, and log one warning. Returns the
+        entry (None when nothing was missing or another process restored them first).
+
+        When the entry cannot be written (no key, database locked) the triggers stay missing,
+        so the next open tries again and `verify` keeps reporting them. When the trail is off
+        its anchor already (newest rows deleted, an older copy restored), they are restored
+        without an entry: an entry there would move the end of the chain and blur the
+        truncation `verify` reports exactly; that report is permanent evidence anyway."""
+        if not self.db.missing_triggers:
+            return None
+        entry, problem, restored = None, "", []
+        try:
+            key = self.key.key
+            with self.db.transaction() as tx:
+                restored = self.db.create_triggers(tx)
+                last = tx.execute("SELECT max(seq) FROM audit").fetchone()[0] or 0
+                if restored and self._on_anchor(tx, last + 1):
+                    entry = self._insert(tx, key, "system", "", TRIGGER_RESTORED, "security.db",
+                                         {"triggers": restored},
+                                         f"restored: {', '.join(restored)}")
+        except (sqlite3.Error, AuditKeyError, OSError) as exc:
+            problem = str(exc) or type(exc).__name__
+        if not problem and entry is None:
+            self.unrecorded_triggers = restored
+        if problem:  # an expected condition (no key, locked database): one line, no traceback
+            log.error("audit: append-only trigger(s) %s missing from %s and not restored "
+                      "(the restoration could not be audited: %s)",
+                      ", ".join(self.db.missing_triggers), self.db.path, problem)
+        elif entry is not None:
+            self.advance_anchor(entry)
+            log.warning("audit: append-only trigger(s) %s had been dropped from %s: restored, "
+                        "recorded as audit entry %d", ", ".join(entry.details["triggers"]),
+                        self.db.path, entry.seq)
+        elif self.unrecorded_triggers:
+            log.warning("audit: append-only trigger(s) %s had been dropped from %s: restored "
+                        "(not recorded: the trail is off its anchor, see hmi audit verify)",
+                        ", ".join(self.unrecorded_triggers), self.db.path)
+        return entry
+
     # ---- verifying ---------------------------------------------------------------------------
     def verify(self) -> VerifyReport:
         """Walk the whole chain and compare its end with the anchor. Never raises."""
@@ -222,7 +276,7 @@ class AuditTrail:
             key = self.key
             anchor = key.read_anchor()
         except AuditKeyError as exc:
-            report.problems.append(str(exc))
+            report.problems += [str(exc), *self._trigger_problems()]
             return report
         previous, expected, last_tag = GENESIS, 1, GENESIS
         tags: dict[int, str] = {}
@@ -244,6 +298,11 @@ class AuditTrail:
                     f"{row[5]} {row[6]}): its tag does not match its content and the "
                     f"entry before it")
             previous, expected, last_tag = tag, seq + 1, tag
+            if row[5] == TRIGGER_RESTORED:
+                names = ", ".join(json.loads(row[7]).get("triggers") or ()) or "?"
+                report.warnings.append(
+                    f"entry {seq} ({iso_utc(row[1])}): append-only trigger(s) {names} had been "
+                    f"dropped from the database; restored then")
             if anchor is not None and seq == anchor[0]:
                 tags[seq] = tag
         last_seq = expected - 1
@@ -265,12 +324,16 @@ class AuditTrail:
         elif count:
             report.problems.append(f"the anchor is missing while the trail has {count} entries "
                                    f"(deleted? expected beside the key)")
-        present = {r[0] for r in self.db.select(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        for name in TRIGGERS:
-            if name not in present or name in self.db.missing_triggers:
-                report.problems.append(f"append-only trigger {name} dropped (restored now)")
+        report.problems += self._trigger_problems()
         return report
+
+    def _trigger_problems(self) -> list[str]:
+        """Triggers missing now, or restored by this process without an entry."""
+        return [f"append-only trigger {name} is missing (dropped; put back with an audit "
+                f"entry when security.db is next opened)" for name in self.db.absent_triggers()
+                ] + [f"append-only trigger {name} had been dropped (restored now; not "
+                     f"recorded in the trail, which is off its anchor)"
+                     for name in self.unrecorded_triggers]
 
     # ---- reading -----------------------------------------------------------------------------
     def _rows(self) -> Iterator[tuple[Any, ...]]:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SignatureRule = bool | Literal["double"]
+# actions a command signs when `[security.signatures]` lists them (hmi.commands, the CLI)
 SIGNABLE_ACTIONS = ("write", "ack", "shelve", "unshelve", "reset", "comment", "oos",
-                    "in_service", "context", "users", "project", "alarm_settings")
+                    "in_service", "context", "users")
+# roles without a command yet: a signature asked for them would be accepted and never asked
+# for, so the loader refuses them rather than let a project promise what the station won't do
+NO_COMMAND_YET = ("project", "alarm_settings")
 
 
 class SecuritySettings(BaseModel):
@@ -37,12 +41,22 @@ class SecuritySettings(BaseModel):
     # actions that need an electronic signature: { oos = "double", shelve = true }
     signatures: dict[str, SignatureRule] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _known_actions(self) -> SecuritySettings:
-        unknown = sorted(set(self.signatures) - set(SIGNABLE_ACTIONS))
+    @field_validator("signatures")
+    @classmethod
+    def _known_actions(cls, value: dict[str, SignatureRule]) -> dict[str, SignatureRule]:
+        waiting = sorted(a for a in value if a in NO_COMMAND_YET)
+        if waiting:
+            raise ValueError(f"{', '.join(waiting)}: no command uses it yet, so a signature "
+                             f"cannot be asked for it (remove it; signable actions: "
+                             f"{', '.join(SIGNABLE_ACTIONS)})")
+        unknown = sorted(set(value) - set(SIGNABLE_ACTIONS))
         if unknown:
-            raise ValueError(f"signatures: unknown action(s) {', '.join(unknown)} "
+            raise ValueError(f"unknown action(s) {', '.join(unknown)} "
                              f"(actions: {', '.join(SIGNABLE_ACTIONS)})")
+        return value
+
+    @model_validator(mode="after")
+    def _lockout_bounds(self) -> SecuritySettings:
         if self.lockout_max_min < self.lockout_min:
             raise ValueError(f"lockout_max_min ({self.lockout_max_min}) is below lockout_min "
                              f"({self.lockout_min})")

@@ -6,12 +6,18 @@ the users table too. WAL (the CLI reads while the station writes) and `synchrono
 (a committed audit entry survives a power cut). Several processes write (the station, the
 CLI): every write is one `BEGIN IMMEDIATE` transaction. One connection per `SecurityDb`,
 guarded by a lock; any thread may call. The audit table is append-only by triggers as well as
-by the program; the triggers are a speed bump, the HMAC chain is the proof.
+by the program; the triggers are a speed bump, the HMAC chain is the proof. A trigger found
+missing when an existing file is opened is not put back here: `AuditTrail.restore_triggers`
+re-creates it in the same transaction as an `audit.trigger_restored` entry, so the drop stays
+on record instead of healing silently. The file holds password hashes and the trail: it is
+created 0600 (SQLite gives its -wal and -shm the database's mode) in a folder created 0700,
+and an existing one of ours readable by others is tightened on open.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -52,10 +58,6 @@ CREATE TABLE IF NOT EXISTS audit (
     tag TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_audit_ts ON audit(ts);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TABLE IF NOT EXISTS station_commands (
     id INTEGER PRIMARY KEY,
     ts REAL NOT NULL,
@@ -72,7 +74,30 @@ CREATE TABLE IF NOT EXISTS station_heartbeat (
     pid INTEGER NOT NULL
 );
 """
-TRIGGERS = ("audit_no_update", "audit_no_delete")
+TRIGGER_SQL = {  # name -> statement; CREATE ... IF NOT EXISTS, so re-running is harmless
+    "audit_no_update": "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
+                       "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+    "audit_no_delete": "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit "
+                       "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+}
+TRIGGERS = tuple(TRIGGER_SQL)
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def private_file(path: Path) -> None:
+    """Create `path` 0600 before SQLite opens it, or tighten it (and its -wal, -shm) if it is
+    ours and others may read it. Another account's file is left alone (chmod would fail)."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:
+        pass
+    else:
+        return
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if name.stat().st_mode & 0o077:
+                os.chmod(name, PRIVATE_FILE)
 
 
 class SecurityDb:
@@ -81,22 +106,47 @@ class SecurityDb:
 
     def __init__(self, path: str | Path, busy_timeout_s: float = 5.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        private_file(self.path)
         self.lock = threading.RLock()
         self.conn = sqlite3.connect(self.path, timeout=busy_timeout_s, check_same_thread=False,
                                     isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-        with self.lock:
-            present = {r[0] for r in self.conn.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")}
-            # a trigger someone dropped is put back below; remember that it was gone, so
-            # `verify` can say so instead of the evidence healing silently
-            self.missing_triggers = [t for t in TRIGGERS if "audit" in present
-                                     and t not in present]
-            self.conn.executescript(SCHEMA)
         self._closed = False
+        with self.lock:
+            if not self._has_audit(self.conn):
+                with self.transaction() as tx:  # a new trail, made whole in one go, so no
+                    if not self._has_audit(tx):  # other process sees it without triggers
+                        for statement in filter(str.strip, SCHEMA.split(";")):
+                            tx.execute(statement)
+                        for statement in TRIGGER_SQL.values():
+                            tx.execute(statement)
+            self.conn.executescript(SCHEMA)  # tables added since an older file was made
+            # on an existing trail a dropped trigger waits for AuditTrail.restore_triggers,
+            # which puts it back together with an audit entry saying so
+            self.missing_triggers = self.absent_triggers()
+
+    @staticmethod
+    def _has_audit(conn: sqlite3.Connection) -> bool:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                            "name = 'audit'").fetchone() is not None
+
+    def absent_triggers(self, conn: sqlite3.Connection | None = None) -> list[str]:
+        """The append-only triggers not in the schema now."""
+        with self.lock:
+            present = {r[0] for r in (conn or self.conn).execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        return [t for t in TRIGGERS if t not in present]
+
+    def create_triggers(self, conn: sqlite3.Connection) -> list[str]:
+        """Inside `conn`'s open transaction: re-create the absent triggers (checked again
+        under the write lock, so two processes opening the file restore them once)."""
+        absent = self.absent_triggers(conn)
+        for name in absent:
+            conn.execute(TRIGGER_SQL[name])
+        return absent
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

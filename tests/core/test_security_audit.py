@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import shutil
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
 
 from drivers.base import WriteStatus
 from hmi.cli.main import main
+from hmi.paths import data_dir as make_data_dir
 from hmi.security.api import Security
 from hmi.security.audit import GENESIS, canonical
 from tests.conftest import wait_until
@@ -146,10 +150,75 @@ def test_trigger_dropped_and_row_edited_cli(data_dir: Path,
     assert main(["audit", "verify"]) == 1
     err = capsys.readouterr().err
     assert "entry 9 altered" in err
-    assert "append-only trigger audit_no_update dropped" in err
+    # the open that found the trigger gone put it back and recorded that as entry 11
+    assert "hmi: audit: warning: entry 11 (" in err
+    assert "append-only trigger(s) audit_no_update had been dropped" in err
     assert main(["audit", "verify", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert (report["ok"], report["first_bad"], report["entries"]) == (False, 9, 10)
+    assert (report["ok"], report["first_bad"], report["entries"]) == (False, 9, 11)
+    assert len(report["warnings"]) == 1
+
+
+def test_dropped_trigger_is_restored_on_record(data_dir: Path, audit_key_dir: Path,
+                                               capsys: pytest.CaptureFixture[str],
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    db = trail(data_dir)
+    tamper(db, "DROP TRIGGER audit_no_delete")
+    with caplog.at_level(logging.WARNING, logger="hmi.security.audit"):
+        sec = Security(data_dir)
+    try:
+        [record] = [r for r in caplog.records if r.name == "hmi.security.audit"]
+        assert "audit_no_delete had been dropped" in record.getMessage()
+        assert "recorded as audit entry 11" in record.getMessage()
+        assert sec.db.absent_triggers() == []
+        [entry] = sec.audit.query(action="audit.trigger_restored")
+        assert (entry.seq, entry.user, entry.object, entry.details, entry.result) == (
+            11, "system", "security.db", {"triggers": ["audit_no_delete"]},
+            "restored: audit_no_delete")
+        report = sec.audit.verify()
+        assert (report.ok, report.message) == (True, "11 entries, chain intact, 1 warning(s)")
+        assert report.warnings[0].startswith(f"entry 11 ({entry.time}): append-only "
+                                             "trigger(s) audit_no_delete had been dropped")
+    finally:
+        sec.close()
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        tamper(db, "DELETE FROM audit WHERE seq = 3")  # the trigger is back
+    for _ in range(2):  # durable: every later verify says so, and no second entry is made
+        assert main(["audit", "verify"]) == 0
+        out, err = capsys.readouterr()
+        assert out.strip() == "11 entries, chain intact, 1 warning(s)"
+        assert err.startswith("hmi: audit: warning: entry 11 (")
+
+    # off its anchor (newest rows deleted): restored without an entry, so the truncation is
+    # still reported exactly, and this process names the trigger
+    tamper(db, "DROP TRIGGER audit_no_delete", "DELETE FROM audit WHERE seq > 9")
+    sec = Security(data_dir)
+    try:
+        assert sec.db.absent_triggers() == []
+        report = sec.audit.verify()
+        assert report.problems == [
+            "truncated tail: the anchor records entry 11, the database ends at 9 (entries "
+            "10..11 deleted, or an older copy of the database restored)",
+            "append-only trigger audit_no_delete had been dropped (restored now; not "
+            "recorded in the trail, which is off its anchor)"]
+    finally:
+        sec.close()
+
+
+def test_dropped_trigger_stays_missing_when_it_cannot_be_recorded(
+        data_dir: Path, audit_key_dir: Path) -> None:
+    db = trail(data_dir)
+    tamper(db, "DROP TRIGGER audit_no_update")
+    for key in audit_key_dir.iterdir():  # no key: no entry can be written
+        key.unlink()
+    sec = Security(data_dir)
+    try:
+        assert sec.db.absent_triggers() == ["audit_no_update"]
+        problems = sec.audit.verify().problems
+        assert "append-only trigger audit_no_update is missing (dropped; put back with an " \
+               "audit entry when security.db is next opened)" in problems
+    finally:
+        sec.close()
 
 
 def test_export_verifies_first(data_dir: Path, tmp_path: Path,
@@ -200,3 +269,30 @@ def test_broken_chain_at_start_raises_the_alarm(tmp_path: Path, data_dir: Path) 
                    == "B", timeout_s=10)
         assert "entry 2 altered" in runtime.services[0].status_summary()
         assert sec.audit.query(action="audit.verify")[-1].result == "failed"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+def test_security_db_is_private(tmp_path: Path) -> None:
+    """Password hashes and the trail: security.db and its -wal/-shm 0600, the data dir the
+    station creates 0700, even under the usual umask 022 (which alone gives 0644 and 0755)."""
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    previous = os.umask(0o022)
+    try:
+        folder = make_data_dir(tmp_path / "new" / "data")
+        assert mode(folder) == 0o700
+        sec = Security(folder)
+        sec.record("system", "project.load", "p.toml", {}, "ok")  # WAL and SHM exist now
+        db = folder / "security.db"
+        assert {p.name: mode(p) for p in folder.glob("security.db*")} == {
+            "security.db": 0o600, "security.db-wal": 0o600, "security.db-shm": 0o600}
+        sec.close()
+        other = tmp_path / "other" / "deep"  # SecurityDb creates its own folder if need be
+        Security(other).close()
+        assert mode(other) == 0o700
+        db.chmod(0o644)  # made by an older version: tightened when opened
+        Security(folder).close()
+        assert mode(db) == 0o600
+    finally:
+        os.umask(previous)

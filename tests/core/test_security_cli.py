@@ -93,6 +93,40 @@ def test_write_direct_exit_codes(tmp_path: Path, data_dir: Path,
     sec.close()
 
 
+def test_write_authenticates_before_it_audits_a_bad_value(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad value under a claimed name is not put into the trail as that user's act before
+    the password is checked: a wrong password is a denial (exit 3) and only a failed login."""
+    project = str(write_project(tmp_path))
+    sec = Security(data_dir)
+    add_users(sec)
+    sec.close()
+    for tag, value in (("Tank.Setpoint", "12,5"), ("No.Such", "1")):
+        code, _, err = run(capsys, monkeypatch, "wrong password\n", "write", project, tag,
+                           value, "--user", "olga", "--password-stdin")
+        assert (code, err.strip()) == (3, "hmi: denied: wrong user name or password")
+    sec = Security(data_dir)
+    try:
+        assert sec.audit.query(action="write") == []
+        assert [e.action for e in sec.audit.query(user="olga")][-2:] == ["login.failed"] * 2
+    finally:
+        sec.close()
+    code, _, err = run(capsys, monkeypatch, PASSWORDS["olga"] + "\n", "write", project,
+                       "Tank.Setpoint", "12,5", "--user", "olga", "--password-stdin")
+    assert (code, "is not a number (use a dot" in err) == (2, True)
+    sec = Security(data_dir)
+    try:
+        [entry] = sec.audit.query(action="write")
+        assert (entry.user, entry.role) == ("olga", "operator")
+        assert entry.result.startswith("invalid: Tank.Setpoint: '12,5' is not a number")
+        assert [e.action for e in sec.audit.query(user="olga")][-3:] == [
+            "login", "write", "logout"]
+        assert sec.audit.verify().ok
+    finally:
+        sec.close()
+
+
 def hmi(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     code = "import sys; from hmi.cli.main import main; sys.exit(main())"
     return subprocess.run([sys.executable, "-c", code, *args], input=stdin,

@@ -79,12 +79,15 @@ class ServerThread:
     function in the server's loop from the test thread."""
 
     def __init__(self, port: int | None = None, cert: tuple[Path, Path] | None = None,
-                 users: dict[str, str] | None = None, extra: int = 0) -> None:
+                 users: dict[str, str] | None = None, extra: int = 0,
+                 policies: list[ua.SecurityPolicyType] | None = None) -> None:
         self.port = port or free_port()
         self.url = f"opc.tcp://127.0.0.1:{self.port}/"
         self.cert = cert
         self.users = users or {}
         self.extra = extra  # additional Double variables "Plant.X0".. for load tests
+        # with `cert`: the endpoints offered (default Basic256Sha256 Sign and SignAndEncrypt)
+        self.policies = policies
         self.server: Server | None = None
         self.nodes: dict[str, Any] = {}
         self.ns = 0
@@ -152,8 +155,9 @@ class ServerThread:
         if self.cert is not None:
             await server.load_certificate(str(self.cert[0]))
             await server.load_private_key(str(self.cert[1]))
-            server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
-                                        ua.SecurityPolicyType.Basic256Sha256_Sign])
+            server.set_security_policy(self.policies or [
+                ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
+                ua.SecurityPolicyType.Basic256Sha256_Sign])
         self.ns = await server.register_namespace(NAMESPACE)
         plant = await server.nodes.objects.add_object(ua.NodeId("Plant", self.ns), "Plant")
         for name, (value, vtype) in VARIABLES.items():
