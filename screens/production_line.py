@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.dialogs import open_nonmodal, raise_open
 from widgets.oee_figures import OeeFigures
 from widgets.reason_picker import ReasonPicker
 
@@ -87,6 +88,7 @@ class LinePanel(QGroupBox):
         self._asking = False
         self._ask_again = False
         self._pending = 0  # commands in flight
+        self.confirm: QMessageBox | None = None  # the open "complete?" question
         self._build(service.reasons())
 
     # ---- layout ---------------------------------------------------------------------------------
@@ -371,8 +373,8 @@ class LinePanel(QGroupBox):
 
     def ask_complete(self) -> None:
         """A confirmation first (it ends the order's counts and sends its OEE upstream);
-        `open()` + `finished`, never `exec()` (qasync)."""
-        if not self.complete_button.isEnabled():
+        non-modal + `finished`, never `exec()` (qasync); one question at a time."""
+        if not self.complete_button.isEnabled() or raise_open(self.confirm):
             return
         order = (self.state.get("context") or {}).get("work_order") or ""
         box = QMessageBox(QMessageBox.Icon.Question, "Complete work order",
@@ -382,9 +384,10 @@ class LinePanel(QGroupBox):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         box.finished.connect(self._on_complete_answer)
         self.confirm = box
-        box.open()
+        open_nonmodal(box)
 
     def _on_complete_answer(self, answer: int) -> None:
+        self.confirm = None  # deleted on close
         if answer == QMessageBox.StandardButton.Yes:
             self.complete_work_order()
 

@@ -2,8 +2,10 @@
 electronic signature fields when the project asks a signature for the action.
 
 Opened with `open()` and answered through `finished` (never `exec()`: a nested event loop
-inside qasync re-enters coroutines). They only collect input; the caller sends the command, and
-the alarm manager validates again (the cap and the mandatory reason hold for the CLI too).
+inside qasync re-enters coroutines), and non-modal (`widgets.dialogs`: the station, its horn
+silence above all, stays usable while one is open). They only collect input; the caller sends
+the command, and the alarm manager validates again (the cap and the mandatory reason hold for
+the CLI too).
 
 GUI thread only.
 """
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from hmi.commands import Signature
+from widgets.dialogs import NonModalDialog
 from widgets.signature_fields import SignatureFields
 
 
@@ -46,7 +49,7 @@ def _describe(names: list[str]) -> str:
     return f"{len(names)} alarms ({shown}{', ...' if len(names) > 3 else ''})"
 
 
-class ShelveDialog(QDialog):
+class ShelveDialog(NonModalDialog):
     """Shelve for N minutes (at most the project's maximum) or one-shot, with a reason."""
 
     def __init__(self, names: list[str], default_min: float, max_min: float,
@@ -114,7 +117,7 @@ class ShelveDialog(QDialog):
         return self.signature_fields.signature(self.reason.text().strip())
 
 
-class TextDialog(QDialog):
+class TextDialog(NonModalDialog):
     """A question with one line of text: an optional comment or a required reason."""
 
     def __init__(self, title: str, prompt: str, ok_text: str, required: bool,

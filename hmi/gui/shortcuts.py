@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QDialog,
     QDialogButtonBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
+
+from widgets.dialogs import NonModalDialog
 
 # (key sequence, MainWindow method, what it does)
 SHORTCUTS: tuple[tuple[str, str, str], ...] = (
@@ -54,8 +55,8 @@ WIDGET_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 
-class HelpDialog(QDialog):
-    """F1: the shortcut table. Opened with `open()`."""
+class HelpDialog(NonModalDialog):
+    """F1: the shortcut table. Opened with `open()` (non-modal: `widgets.dialogs`)."""
 
     def __init__(self, parent: QWidget | None = None,
                  screen_keys: list[tuple[str, str]] | None = None, screen: str = "") -> None:
