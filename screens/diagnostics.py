@@ -17,12 +17,11 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QHideEvent, QResizeEvent, QShowEvent
+from PySide6.QtGui import QFont, QFontDatabase, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
     QFrame,
-    QGridLayout,
     QGroupBox,
     QHeaderView,
     QLabel,
@@ -38,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from hmi.gui.context import StationContext
 from hmi.gui.mes_status import age_text
+from widgets.column_grid import ColumnGrid
 
 REFRESH_MS = 1000
 DEVICE_COLUMNS = ("Device", "Protocol", "State", "Requests", "Notifications", "Errors",
@@ -137,55 +137,6 @@ class _Panel(QGroupBox):
         return widget.text() if widget is not None else ""
 
 
-class _PanelGrid(QWidget):
-    """The service panels all in one row when each gets WIDE_PANEL_PX (a 1920 px window),
-    else three to a row. Why: five in a row made the window 1384 px wide on a 1280 px monitor
-    (the navigation squeezed to a sliver, values cut), and at 1600 px they wrapped paths and
-    keys into tall columns; the minimum asked for is that of three."""
-
-    NARROW_COLUMNS = 3
-    WIDE_PANEL_PX = 320
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._grid = QGridLayout(self)
-        self._grid.setContentsMargins(0, 0, 0, 0)
-        self._panels: list[QWidget] = []
-        self._columns = 0
-
-    def set_panels(self, panels: list[QWidget]) -> None:
-        self._panels = list(panels)
-        self._place(len(self._panels))
-
-    def _width_for(self, columns: int) -> int:
-        """At most this wide with `columns` panels to a row (the widest ones side by side)."""
-        widths = sorted((p.minimumSizeHint().width() for p in self._panels), reverse=True)
-        return sum(widths[:columns]) + (columns - 1) * self._grid.horizontalSpacing()
-
-    def minimumSizeHint(self) -> QSize:
-        hint = super().minimumSizeHint()
-        return QSize(min(hint.width(), self._width_for(self.NARROW_COLUMNS)), hint.height())
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        count = len(self._panels)
-        wide = count * self.WIDE_PANEL_PX + (count - 1) * self._grid.horizontalSpacing()
-        fits_all = event.size().width() >= max(self._width_for(count), wide)
-        self._place(count if fits_all else self.NARROW_COLUMNS)
-
-    def _place(self, columns: int) -> None:
-        if columns == self._columns or not self._panels:
-            return
-        self._columns = columns
-        for panel in self._panels:
-            self._grid.removeWidget(panel)
-        for i, panel in enumerate(self._panels):
-            self._grid.addWidget(panel, i // columns, i % columns)
-        for c in range(len(self._panels)):
-            self._grid.setColumnStretch(c, 1 if c < columns else 0)
-        self._grid.setRowStretch(len(self._panels), 1)  # panels keep to the top
-
-
 class _VerticalScroll(QScrollArea):
     """Scrolls its content vertically only, so it asks for the content's minimum width (a
     plain QScrollArea asks for almost nothing and would cut the panels at the right), asked
@@ -244,14 +195,17 @@ class DiagnosticsScreen(QWidget):
         self.detail.setReadOnly(True)
         self.detail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         split.addWidget(self.detail)
-        self.services = _PanelGrid(self)
+        # all in one row when each panel gets 320 px (a 1920 px window), else three to a row:
+        # five in a row made the window 1384 px wide on a 1280 px monitor (navigation squeezed
+        # to a sliver, values cut) and wrapped paths and keys into tall columns at 1600 px
+        self.services = ColumnGrid((5, 3), preferred_px=320, parent=self)
         self.historian = _Panel("Historian", "diagHistorian", self.services)
         self.alarms = _Panel("Alarm service", "diagAlarms", self.services)
         self.dispatch = _Panel("Dispatch and display", "diagDispatch", self.services)
         self.security = _Panel("Security", "diagSecurity", self.services)
         self.mes = _Panel("MES outbox", "diagMes", self.services)
-        self.services.set_panels([self.historian, self.alarms, self.security, self.mes,
-                                  self.dispatch])
+        self.services.set_items([self.historian, self.alarms, self.security, self.mes,
+                                 self.dispatch])
         # scrolls (vertically only) rather than squeeze rows into each other when short
         scroll = _VerticalScroll(self)
         scroll.setObjectName("diagServices")
