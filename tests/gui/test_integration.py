@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QImage, QPainter
-from PySide6.QtWidgets import QApplication, QLabel, QToolButton
+from PySide6.QtWidgets import QApplication, QLabel, QScrollArea, QToolButton
 
 from alarms.journal import Journal
 from hmi.cli.main import main
@@ -23,6 +23,7 @@ from hmi.trends.groups import tags_around
 from tests.gui.stations import write_project
 from widgets.alarm_style import PRIORITIES, paint_alarm_mark, state_mark_colours
 
+ROOT = Path(__file__).resolve().parents[2]
 ALARM = "Tank.Temp.HI"  # SIM_PROJECT: 95 degC against a limit of 80, urgent
 
 
@@ -252,6 +253,30 @@ def test_every_screen_fits_beside_the_navigation_at_1600_px(make_station, qtbot,
     qtbot.wait(50)
     assert window.width() == width
     assert window.nav.width() >= 200
+
+
+@pytest.mark.parametrize("width", [1600, 1280])
+def test_the_demo_displays_scroll_down_never_sideways(make_station, qtbot, width) -> None:
+    """At 1280 px the demo's line display (filler and packer, two indicators to a row each)
+    ran off the right edge behind a horizontal scrollbar."""
+    demo = (ROOT / "resources" / "demo" / "project.toml").read_text(encoding="utf-8")
+    station = make_station(demo, start=False)
+    window = station.window
+    window.resize(width, 1000)
+    window.show()
+    plant = station.context.meta.plant
+    places = [("overview", "")] + [(n.level, n.path) for n in plant.by_path.values()
+                                   if n.level in ("line", "unit")]
+    assert {"line", "unit"} <= {name for name, _path in places}
+    for name, path in places:
+        window.go(name, path)
+        scroll = getattr(window.screen(name), "stack", None)
+        scroll = scroll.currentWidget() if scroll is not None else None
+        if not isinstance(scroll, QScrollArea):
+            continue
+        bar = scroll.horizontalScrollBar()
+        qtbot.waitUntil(lambda b=bar: not b.isVisible(), timeout=3000)  # once laid out
+        assert scroll.widget().width() <= scroll.viewport().width(), (name, path)
     window.go("alarms")  # its buttons wrap onto a second row rather than run off the side
     summary = window.screen("alarms")
     qtbot.waitUntil(summary.isVisible, timeout=2000)
