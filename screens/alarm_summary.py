@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from alarms.engine import defs_from_project
+from alarms.shelving import max_shelve_min
 from hmi.gui.context import StationContext
 from screens.alarm_actions import SPECS, AlarmActions
 from widgets.alarm_filter import (
@@ -105,8 +106,8 @@ class AlarmSummaryScreen(QWidget):
         settings = project.model.alarm_settings
         self._units = {t.name: (t.unit, t.decimals) for t in project.tags}
         self._root = project.model.project.asset.strip("/")
-        self._areas = areas_with_parents({d.area for d in defs_from_project(project)},
-                                         self._root)
+        defs = defs_from_project(project)
+        self._areas = areas_with_parents({d.area for d in defs}, self._root)
         self._loading = False
         self._early: list[Row] = []  # flushes that arrived before the snapshot
         self._hidden_pending: dict[str, Row] = {}  # flushes merged while hidden
@@ -115,7 +116,8 @@ class AlarmSummaryScreen(QWidget):
         self.model = AlarmTableModel(self._units, self, project.model.project.asset)
         self.table = QTableView(self)
         self.actions_ = AlarmActions(self, context, self.table, self.model,
-                                     settings.shelve_default_min, settings.shelve_max_min)
+                                     settings.shelve_default_min, settings.shelve_max_min,
+                                     {d.name: max_shelve_min(d.config, settings) for d in defs})
         self._build()
         self._blink = QTimer(self)
         self._blink.setInterval(BLINK_TICK_MS)

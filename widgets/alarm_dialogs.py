@@ -50,10 +50,12 @@ def _describe(names: list[str]) -> str:
 
 
 class ShelveDialog(NonModalDialog):
-    """Shelve for N minutes (at most the project's maximum) or one-shot, with a reason."""
+    """Shelve for N minutes (at most the alarm's maximum, `whose` says which) or one-shot,
+    with a reason."""
 
     def __init__(self, names: list[str], default_min: float, max_min: float,
-                 parent: QWidget | None = None, signature: bool | str = False) -> None:
+                 parent: QWidget | None = None, signature: bool | str = False,
+                 whose: str = "the project's") -> None:
         super().__init__(parent)
         self.setObjectName("shelveDialog")
         self.setWindowTitle("Shelve alarm")
@@ -68,7 +70,7 @@ class ShelveDialog(NonModalDialog):
         self.minutes.setRange(1, max_min)
         self.minutes.setValue(min(default_min, max_min))
         self.minutes.setSuffix(" min")
-        self.minutes.setToolTip(f"at most {max_min:g} min (the project's maximum)")
+        self.minutes.setToolTip(f"at most {max_min:g} min ({whose} maximum)")
         form.addRow("&Duration:", self.minutes)
         self.one_shot = QCheckBox("until it returns to &normal (one-shot)")
         self.one_shot.setObjectName("shelveOneShot")
@@ -80,7 +82,8 @@ class ShelveDialog(NonModalDialog):
         self.reason.textChanged.connect(self._on_reason)
         form.addRow("&Reason:", self.reason)
         layout.addLayout(form)
-        layout.addWidget(QLabel(f"Maximum {max_min:g} min; the alarm returns by itself."))
+        layout.addWidget(QLabel(f"Maximum {max_min:g} min ({whose}); the alarm returns by "
+                                "itself."))
         self.signature_fields = _signature_fields(signature, self, layout, self._on_changed)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
