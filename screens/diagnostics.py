@@ -214,7 +214,7 @@ class DiagnosticsScreen(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.services)
         split.addWidget(scroll)
-        split.setSizes([100, 185, 400])
+        split.setSizes([95, 150, 460])  # 1600x1000: the panels whole, the detail too
         layout.addWidget(split, 1)
         self.status = QLabel("Gathering...", self)
         self.status.setObjectName("diagStatus")
