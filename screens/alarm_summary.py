@@ -66,9 +66,9 @@ STATE_CHOICES: tuple[tuple[str, str], ...] = (
     ("Returned, unacknowledged", "D"),
     ("Latched", "E"),
 )
-# the Message column takes the rest: at 1280 px wide about 170 px, at 1600 about 500
+# the Message column takes the rest: at 1280 px wide about 220 px, at 1600 about 550
 COLUMN_WIDTHS = {"mark": 34, "first": 38, "time": 90, "name": 210, "value": 90, "limit": 80,
-                 "state": 150, "area": 150}
+                 "state": 140, "area": 120}
 
 
 def snapshot(manager: Any) -> tuple[list[Row], list[str]]:
