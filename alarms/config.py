@@ -46,6 +46,9 @@ class AlarmConfig(BaseModel):
     group: str | None = None  # first-out group
     latched: bool = False
     realarm_min: float | None = Field(None, gt=0)
+    # the longest this alarm may be shelved, within [alarm_settings] shelve_max_min (a safety
+    # alarm may allow 30 min where the project allows 8 h); unset: the project's
+    shelve_max_min: float | None = Field(None, gt=0)
     suppress_when: str | None = None  # state-based suppression expression on other tags
     enabled: bool = True
 
@@ -106,11 +109,17 @@ def alarm_name(alarm: AlarmConfig) -> str:
     return alarm.name or f"{alarm.tag}.{ALARM_SUFFIX[alarm.type]}"
 
 
-def cross_check(alarms: list[AlarmConfig], tag_names: set[str]) -> list[tuple[tuple, str]]:
+def cross_check(alarms: list[AlarmConfig], tag_names: set[str],
+                settings: AlarmSettings | None = None) -> list[tuple[tuple, str]]:
     """Problems that need the whole project: (loc, message) pairs, loc as pydantic reports it."""
     problems: list[tuple[tuple, str]] = []
     seen: dict[str, int] = {}
     for i, alarm in enumerate(alarms):
+        if (settings is not None and alarm.shelve_max_min is not None
+                and alarm.shelve_max_min > settings.shelve_max_min):
+            problems.append((("alarms", i, "shelve_max_min"),
+                             f"{alarm.shelve_max_min:g} min is above the project's "
+                             f"[alarm_settings] shelve_max_min ({settings.shelve_max_min:g})"))
         name = alarm_name(alarm)
         if name in seen:
             problems.append(((("alarms", i, "name")), f"duplicate alarm name {name!r} "

@@ -314,7 +314,7 @@ class AlarmManager:
         self._allow("shelve", user, role, alarm)
         d, rec = self._target(alarm)
         now = self.clock()
-        until = shelve_until(minutes, reason, now, self.settings)
+        until = shelve_until(minutes, reason, now, self.settings, d.config)
         if rec.oos:
             raise AlarmCommandError(f"{alarm} is out of service")
         rec.shelved = True

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alarms.config import alarm_name, priority_of
+from alarms.shelving import max_shelve_min
 from hmi.display_config import DisplayConfig
 from hmi.project import Project, asset_paths
 from hmi.project_models import TagConfig
@@ -343,12 +344,15 @@ def tag_index(project: Project) -> dict[str, TagConfig]:
 
 
 def alarms_by_tag(project: Project) -> dict[str, list[dict[str, Any]]]:
-    """Per tag, the alarms configured on it (name, type, priority, limit, message)."""
+    """Per tag, the alarms configured on it (name, type, priority, limit, message, and the
+    longest it may be shelved in minutes: its own maximum within the project's)."""
     out: dict[str, list[dict[str, Any]]] = {}
+    settings = project.model.alarm_settings
     for alarm in project.alarms:
         out.setdefault(alarm.tag, []).append({
             "name": alarm_name(alarm), "type": alarm.type, "priority": priority_of(alarm),
-            "limit": alarm.limit, "message": alarm.message})
+            "limit": alarm.limit, "message": alarm.message,
+            "shelve_max_min": max_shelve_min(alarm, settings)})
     return out
 
 

@@ -339,7 +339,7 @@ def load_project(path: str | Path) -> Project:
     project = Project(path=path, model=model, lines=lines)
     station_names = {alarm_name(a) for a in project.station_alarms}
     tag_names = {t.name for t in project.tags}  # the file's and the $station tags
-    problems += cross_check(model.alarms, tag_names)
+    problems += cross_check(model.alarms, tag_names, model.alarm_settings)
     problems += [(("alarms", i, "name"), f"alarm name {alarm_name(a)!r} is taken by a "
                   f"default {STATION} alarm (tune it in [station.alarms] instead)")
                  for i, a in enumerate(model.alarms) if alarm_name(a) in station_names]

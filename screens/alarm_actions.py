@@ -96,14 +96,16 @@ class AlarmActions(QObject):
 
     def __init__(self, owner: QWidget, context: StationContext, view: QTableView,
                  model: AlarmTableModel, shelve_default_min: float,
-                 shelve_max_min: float) -> None:
+                 shelve_max_min: float, shelve_max_by_alarm: dict[str, float] | None = None
+                 ) -> None:
         super().__init__(owner)
         self._owner = owner
         self._context = context
         self._view = view
         self._model = model
         self._shelve_default = shelve_default_min
-        self._shelve_max = shelve_max_min
+        self._shelve_max = shelve_max_min  # the project's
+        self._shelve_max_by_alarm = dict(shelve_max_by_alarm or {})  # an alarm's own, if lower
         self._dialog: QDialog | None = None
         self._dialog_names: list[str] = []
         self._dialog_action = ""
@@ -249,10 +251,13 @@ class AlarmActions(QObject):
 
     def _on_shelve(self) -> None:
         names = self._names(self.selected(), "BCDE")
-        if names:
-            self._ask("shelve", names, ShelveDialog(names, self._shelve_default,
-                                                    self._shelve_max, self._owner,
-                                                    signature=self._rule("shelve")))
+        if names:  # several alarms: the shortest of their maxima
+            longest = min(self._shelve_max_by_alarm.get(n, self._shelve_max) for n in names)
+            whose = "the project's" if longest >= self._shelve_max else (
+                "this alarm's" if len(names) == 1 else "the shortest of these alarms'")
+            self._ask("shelve", names, ShelveDialog(names, self._shelve_default, longest,
+                                                    self._owner, signature=self._rule("shelve"),
+                                                    whose=whose))
 
     def _on_unshelve(self) -> None:
         names = self._names(self.selected(), "F")

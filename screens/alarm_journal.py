@@ -50,6 +50,7 @@ from hmi.mes.calendar import ShiftCalendar
 from hmi.trends.ranges import RangeError, parse_range
 from widgets.alarm_filter import PRIORITY_ORDER, areas_with_parents
 from widgets.alarm_table import AlarmMarkDelegate
+from widgets.dialogs import open_nonmodal
 from widgets.journal_table import COLUMN, EVENT_TEXT, JournalTableModel
 
 DISPLAY_LIMIT = 20_000
@@ -357,7 +358,7 @@ class AlarmJournalScreen(QWidget):
         dialog.setDefaultSuffix("csv")
         dialog.fileSelected.connect(self.export_csv)
         dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
+        open_nonmodal(dialog)  # F9 / Silence stay usable
 
     def export_csv(self, path: str) -> None:
         """Write every row matching the current range and filters to `path` (in a worker)."""

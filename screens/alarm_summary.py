@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from alarms.engine import defs_from_project
+from alarms.shelving import max_shelve_min
 from hmi.gui.context import StationContext
 from screens.alarm_actions import SPECS, AlarmActions
 from widgets.alarm_filter import (
@@ -51,6 +52,7 @@ from widgets.alarm_filter import (
 )
 from widgets.alarm_style import paint_alarm_mark
 from widgets.alarm_table import COLUMN, AlarmMarkDelegate, AlarmTableModel
+from widgets.flow_layout import FlowLayout
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +66,9 @@ STATE_CHOICES: tuple[tuple[str, str], ...] = (
     ("Returned, unacknowledged", "D"),
     ("Latched", "E"),
 )
-COLUMN_WIDTHS = {"mark": 34, "first": 38, "time": 96, "name": 230, "value": 100, "limit": 90,
-                 "state": 150, "area": 230}
+# the Message column takes the rest: at 1280 px wide about 220 px, at 1600 about 550
+COLUMN_WIDTHS = {"mark": 34, "first": 38, "time": 90, "name": 210, "value": 90, "limit": 80,
+                 "state": 140, "area": 120}
 
 
 def snapshot(manager: Any) -> tuple[list[Row], list[str]]:
@@ -103,8 +106,8 @@ class AlarmSummaryScreen(QWidget):
         settings = project.model.alarm_settings
         self._units = {t.name: (t.unit, t.decimals) for t in project.tags}
         self._root = project.model.project.asset.strip("/")
-        self._areas = areas_with_parents({d.area for d in defs_from_project(project)},
-                                         self._root)
+        defs = defs_from_project(project)
+        self._areas = areas_with_parents({d.area for d in defs}, self._root)
         self._loading = False
         self._early: list[Row] = []  # flushes that arrived before the snapshot
         self._hidden_pending: dict[str, Row] = {}  # flushes merged while hidden
@@ -113,7 +116,8 @@ class AlarmSummaryScreen(QWidget):
         self.model = AlarmTableModel(self._units, self, project.model.project.asset)
         self.table = QTableView(self)
         self.actions_ = AlarmActions(self, context, self.table, self.model,
-                                     settings.shelve_default_min, settings.shelve_max_min)
+                                     settings.shelve_default_min, settings.shelve_max_min,
+                                     {d.name: max_shelve_min(d.config, settings) for d in defs})
         self._build()
         self._blink = QTimer(self)
         self._blink.setInterval(BLINK_TICK_MS)
@@ -147,6 +151,7 @@ class AlarmSummaryScreen(QWidget):
         self.text.setClearButtonEnabled(True)
         self.text.textChanged.connect(self._on_text_changed)
         self.text.returnPressed.connect(self._focus_table)
+        self.text.setMinimumWidth(220)  # the placeholder says what it filters
         filters.addWidget(self.text, 3)
         self.area = QComboBox(self)
         self.area.setObjectName("alarmFilterArea")
@@ -154,6 +159,7 @@ class AlarmSummaryScreen(QWidget):
         self._add_areas(self._areas)
         self.area.setToolTip("area (and everything below it)")
         self.area.currentIndexChanged.connect(self._apply_filter)
+        _shrinkable(self.area, 12)
         filters.addWidget(self.area, 2)
         self.priority_buttons: dict[str, QToolButton] = {}
         for number, priority in enumerate(PRIORITY_ORDER, 1):
@@ -174,25 +180,34 @@ class AlarmSummaryScreen(QWidget):
         for text, states in STATE_CHOICES:
             self.state.addItem(text, states)
         self.state.currentIndexChanged.connect(self._apply_filter)
+        _shrinkable(self.state, 10)
         filters.addWidget(self.state, 1)
         layout.addLayout(filters)
 
         bar = QHBoxLayout()
-        for key in ("ack", "ack_comment", "ack_page", None, "shelve", "unshelve", "reset",
-                    None, "oos", "in_service", "comment"):
-            if key is None:
-                bar.addSpacing(12)
-                continue
-            button = QToolButton(self)
-            button.setObjectName(f"alarmButton_{key}")
-            button.setDefaultAction(self.actions_.actions[key])
-            bar.addWidget(button)
-        bar.addStretch(1)
+        # three groups of buttons that wrap onto a second row in a narrow window (1280 px:
+        # in one row they made the window 1302 px wide and squeezed the navigation)
+        self.action_groups = QWidget(self)
+        flow = FlowLayout(self.action_groups, spacing=12)
+        for keys in (("ack", "ack_comment", "ack_page"), ("shelve", "unshelve", "reset"),
+                     ("oos", "in_service", "comment")):
+            group = QWidget(self.action_groups)
+            row = QHBoxLayout(group)
+            row.setContentsMargins(0, 0, 0, 0)
+            for key in keys:
+                button = QToolButton(group)
+                button.setObjectName(f"alarmButton_{key}")
+                button.setDefaultAction(self.actions_.actions[key])
+                row.addWidget(button)
+            flow.addWidget(group)
+        bar.addWidget(self.action_groups, 1)
         self.frozen_notice = QLabel("Frozen: new alarms are added at the bottom, cleared "
                                     "alarms stay until you unfreeze", self)
         self.frozen_notice.setObjectName("alarmFrozenNotice")
+        self.frozen_notice.setWordWrap(True)
+        self.frozen_notice.setMaximumWidth(330)
         self.frozen_notice.setVisible(False)
-        bar.addWidget(self.frozen_notice)
+        bar.addWidget(self.frozen_notice, 0, Qt.AlignmentFlag.AlignTop)
         self.freeze_action = QAction("&Freeze", self)
         self.freeze_action.setObjectName("alarmAction_freeze")
         self.freeze_action.setCheckable(True)
@@ -204,7 +219,7 @@ class AlarmSummaryScreen(QWidget):
         self.freeze = QToolButton(self)
         self.freeze.setObjectName("alarmFreeze")
         self.freeze.setDefaultAction(self.freeze_action)
-        bar.addWidget(self.freeze)
+        bar.addWidget(self.freeze, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(bar)
 
         table = self.table
@@ -459,3 +474,10 @@ class AlarmSummaryScreen(QWidget):
     def hideEvent(self, event: QHideEvent) -> None:
         self._blink.stop()
         super().hideEvent(event)
+
+
+def _shrinkable(combo: QComboBox, characters: int) -> None:
+    """A combo box as narrow as `characters` allow, not as wide as its longest entry (an area
+    path), so the filter row fits a 1280 px window; the open list still shows entries whole."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)

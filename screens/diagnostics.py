@@ -16,16 +16,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
+    QFrame,
     QGroupBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QTableWidget,
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from hmi.gui.context import StationContext
 from hmi.gui.mes_status import age_text
+from widgets.column_grid import ColumnGrid
 
 REFRESH_MS = 1000
 DEVICE_COLUMNS = ("Device", "Protocol", "State", "Requests", "Notifications", "Errors",
@@ -135,6 +137,25 @@ class _Panel(QGroupBox):
         return widget.text() if widget is not None else ""
 
 
+class _VerticalScroll(QScrollArea):
+    """Scrolls its content vertically only, so it asks for the content's minimum width (a
+    plain QScrollArea asks for almost nothing and would cut the panels at the right), asked
+    again whenever the content's layout changes (labels arrive with the first report)."""
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        inner = self.widget()
+        if inner is None:
+            return hint
+        extra = self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+        return QSize(inner.minimumSizeHint().width() + extra, hint.height())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()
+        return super().eventFilter(watched, event)
+
+
 class DiagnosticsScreen(QWidget):
     """Station diagnostics (registry name "diagnostics")."""
 
@@ -174,18 +195,26 @@ class DiagnosticsScreen(QWidget):
         self.detail.setReadOnly(True)
         self.detail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         split.addWidget(self.detail)
-        services = QWidget(self)
-        row = QHBoxLayout(services)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.historian = _Panel("Historian", "diagHistorian", services)
-        self.alarms = _Panel("Alarm service", "diagAlarms", services)
-        self.dispatch = _Panel("Dispatch and display", "diagDispatch", services)
-        self.security = _Panel("Security", "diagSecurity", services)
-        self.mes = _Panel("MES outbox", "diagMes", services)
-        for panel in (self.historian, self.alarms, self.security, self.mes, self.dispatch):
-            row.addWidget(panel, 1)
-        split.addWidget(services)
-        split.setSizes([200, 200, 260])
+        # all in one row when each panel gets 320 px (a 1920 px window), else three to a row:
+        # five in a row made the window 1384 px wide on a 1280 px monitor (navigation squeezed
+        # to a sliver, values cut) and wrapped paths and keys into tall columns at 1600 px
+        self.services = ColumnGrid((5, 3), preferred_px=320, parent=self)
+        self.historian = _Panel("Historian", "diagHistorian", self.services)
+        self.alarms = _Panel("Alarm service", "diagAlarms", self.services)
+        self.dispatch = _Panel("Dispatch and display", "diagDispatch", self.services)
+        self.security = _Panel("Security", "diagSecurity", self.services)
+        self.mes = _Panel("MES outbox", "diagMes", self.services)
+        self.services.set_items([self.historian, self.alarms, self.security, self.mes,
+                                 self.dispatch])
+        # scrolls (vertically only) rather than squeeze rows into each other when short
+        scroll = _VerticalScroll(self)
+        scroll.setObjectName("diagServices")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.services)
+        split.addWidget(scroll)
+        split.setSizes([95, 150, 460])  # 1600x1000: the panels whole, the detail too
         layout.addWidget(split, 1)
         self.status = QLabel("Gathering...", self)
         self.status.setObjectName("diagStatus")

@@ -58,9 +58,11 @@ class LineScreen(AssetScreen):
                 arrow.setAlignment(Qt.AlignmentFlag.AlignCenter)
                 units.addWidget(arrow, 0, column)
                 column += 1
-            units.addWidget(UnitPanel(self.context, unit, compact=unit.path != node.path,
-                                      parent=page), 0, column)
-            units.setColumnStretch(column, 1)
+            panel = UnitPanel(self.context, unit, compact=unit.path != node.path, parent=page)
+            units.addWidget(panel, 0, column)
+            # the width goes where the values are (a filler with six indicators gets more
+            # than a packer with two): each can then show two to a row sooner
+            units.setColumnStretch(column, max(1, len(panel.item_widgets)))
             column += 1
         layout.addLayout(units, 1)
         return page

@@ -27,6 +27,7 @@ from hmi.gui import theme
 from hmi.gui.mes_bridge import MesBridge, line_for_node
 from widgets.alarm_style import PRIORITIES, paint_alarm_mark
 from widgets.analog_indicator import AnalogIndicator
+from widgets.column_grid import ColumnGrid
 from widgets.counter import Counter
 from widgets.equipment import EquipmentSymbol
 from widgets.oee_figures import OeeFigures
@@ -50,7 +51,8 @@ def item_widget(context: Any, item: Item, parent: QWidget | None = None,
 
 class UnitPanel(QGroupBox):
     """A unit (or a line's own tags) as sections: Equipment, Process, Counters, Setpoints,
-    Status. `compact` (line display): equipment, process and counters only, one column."""
+    Status. `compact` (line display): equipment, process and counters only, one or two
+    columns as the width allows."""
 
     def __init__(self, context: Any, node: Node, compact: bool = False,
                  parent: QWidget | None = None) -> None:
@@ -79,16 +81,16 @@ class UnitPanel(QGroupBox):
             title = QLabel(group, self)
             title.setObjectName("SectionTitle")
             layout.addWidget(title)
+            if compact:  # two columns when the line display is wide enough, else one
+                self._add_compact(group, items, layout)
+                continue
             grid = QGridLayout()
             grid.setHorizontalSpacing(14)
             grid.setVerticalSpacing(6)
-            columns = 2 if compact else (3 if group in ("Equipment", "Counters") else 2)
+            columns = 3 if group in ("Equipment", "Counters") else 2
             width = None
             if group in ("Setpoints", "Status"):
                 width = max(self.fontMetrics().horizontalAdvance(i.label) for i in items) + 12
-            hidden = 0
-            if compact and len(items) > COMPACT_MAX:  # L2 shows a unit's key values only
-                items, hidden = items[:COMPACT_MAX], len(items) - COMPACT_MAX
             for n, item in enumerate(items):
                 widget = item_widget(context, item, self, label_width=width)
                 self.item_widgets.append(widget)
@@ -99,13 +101,23 @@ class UnitPanel(QGroupBox):
             else:  # spare width goes right, fields stay compact
                 grid.setColumnStretch(columns, 1)
             layout.addLayout(grid)
-            if hidden:
-                more = QLabel(f"+ {hidden} more on the {node.title} display", self)
-                more.setObjectName("Muted")
-                layout.addWidget(more)
         if not node.items:
             layout.addWidget(QLabel("No tags on this unit.", self))
         layout.addStretch(1)
+
+    def _add_compact(self, group: str, items: list[Item], layout: QVBoxLayout) -> None:
+        """A section of the line display: its key values (COMPACT_MAX), two to a row when
+        there is room (a fixed two made the line display run off a 1280 px window)."""
+        hidden = max(0, len(items) - COMPACT_MAX)
+        grid = ColumnGrid((2, 1), parent=self, spacing=14, fill=group == "Process")
+        widgets = [item_widget(self.context, item, grid) for item in items[:COMPACT_MAX]]
+        self.item_widgets += widgets
+        grid.set_items(widgets)
+        layout.addWidget(grid)
+        if hidden:
+            more = QLabel(f"+ {hidden} more on the {self.node.title} display", self)
+            more.setObjectName("Muted")
+            layout.addWidget(more)
 
     def _on_open_unit(self) -> None:
         self.context.show_screen("unit", self.node.path)

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.dialogs import open_nonmodal, raise_open
 from widgets.oee_figures import OeeFigures
 from widgets.reason_picker import ReasonPicker
 from widgets.signature_dialog import SignatureDialog
@@ -95,6 +96,7 @@ class LinePanel(QGroupBox):
         self.signing: SignatureDialog | None = None  # open while a signed action waits
         self._signed_call: tuple[str, tuple[Any, ...], dict[str, Any], Callable[[], None]] \
             | None = None
+        self.confirm: QMessageBox | None = None  # the open "complete?" question
         self._build(service.reasons())
 
     # ---- layout ---------------------------------------------------------------------------------
@@ -349,6 +351,8 @@ class LinePanel(QGroupBox):
         """Send now, or after the signature dialog when the project signs context changes.
         `summary` names the action for the signer; `after` (clearing the inputs) runs once the
         command goes out, so a cancelled signature keeps what was typed."""
+        if raise_open(self.signing):
+            return  # one signed action at a time
         rule = self.context.commands.needs_signature("context")
         if not rule:
             self._dispatch(method, args, kwargs)
@@ -357,7 +361,7 @@ class LinePanel(QGroupBox):
         dialog = SignatureDialog("Sign: production", summary, rule, parent=self)
         dialog.finished.connect(self._on_signed)
         self.signing, self._signed_call = dialog, (method, args, kwargs, after)
-        dialog.open()
+        open_nonmodal(dialog)
 
     def _on_signed(self, result: int) -> None:
         dialog, self.signing = self.signing, None
@@ -412,8 +416,9 @@ class LinePanel(QGroupBox):
     def ask_complete(self) -> None:
         """A confirmation first (it ends the order's counts and sends its OEE upstream):
         the signature dialog when the project signs context changes, else a question;
-        `open()` + `finished`, never `exec()` (qasync)."""
-        if not self.complete_button.isEnabled():
+        non-modal + `finished`, never `exec()` (qasync); one question at a time."""
+        if (not self.complete_button.isEnabled() or raise_open(self.confirm)
+                or raise_open(self.signing)):
             return
         order = (self.state.get("context") or {}).get("work_order") or ""
         if self.context.commands.needs_signature("context"):
@@ -427,9 +432,10 @@ class LinePanel(QGroupBox):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         box.finished.connect(self._on_complete_answer)
         self.confirm = box
-        box.open()
+        open_nonmodal(box)
 
     def _on_complete_answer(self, answer: int) -> None:
+        self.confirm = None  # deleted on close
         if answer == QMessageBox.StandardButton.Yes:
             self.complete_work_order()
 

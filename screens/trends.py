@@ -43,6 +43,7 @@ from hmi.trends.config import TrendGroupConfig, TrendPenConfig
 from hmi.trends.groups import NOBODY, GroupStore, GroupStoreError, tags_around
 from hmi.trends.ranges import RangeError, calendar_of, parse_range
 from screens.trend_panels import GroupList, PenTable, TagPicker
+from widgets.dialogs import open_nonmodal
 from widgets.trend_plot import TrendPlot
 from widgets.trend_stats import StatsPanel
 
@@ -296,14 +297,14 @@ class TrendScreen(QWidget):
             self._csv_dialog = self._save_dialog("Export visible data", "CSV files (*.csv)",
                                                  self._on_csv_chosen)
         self._csv_dialog.selectFile(f"trend-{time.strftime('%Y%m%d-%H%M%S')}.csv")
-        self._csv_dialog.open()
+        open_nonmodal(self._csv_dialog)  # F9 / Silence stay usable
 
     def _on_png(self) -> None:
         if self._png_dialog is None:
             self._png_dialog = self._save_dialog("Save plot", "PNG images (*.png)",
                                                  self._on_png_chosen)
         self._png_dialog.selectFile(f"trend-{time.strftime('%Y%m%d-%H%M%S')}.png")
-        self._png_dialog.open()
+        open_nonmodal(self._png_dialog)
 
     def _save_dialog(self, caption: str, filter_: str, slot: Any) -> QFileDialog:
         dialog = QFileDialog(self, caption, str(Path.home()), filter_)

@@ -5,15 +5,14 @@ the admin's signature and its reason are asked in the same dialog.
 
 It only collects and checks as you type (name given, passwords equal and long enough); the
 command layer (`Commands.change_user`) checks the admin's role and the signature and the users
-store refuses bad names and short passwords again. Opened with `open()`, never `exec()`.
-GUI thread only.
+store refuses bad names and short passwords again. Opened with `open()` (non-modal:
+`widgets.dialogs`), never `exec()`. GUI thread only.
 """
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from hmi.commands import Signature
 from hmi.security.roles import ROLES
+from widgets.dialogs import NonModalDialog
 from widgets.signature_fields import SignatureFields
 
 TITLES = {"add": "Add a user", "role": "Change the role", "passwd": "Reset the password",
@@ -32,7 +32,7 @@ OK_TEXT = {"add": "Add", "role": "Change role", "passwd": "Set password", "disab
            "unlock": "Lift lockout"}
 
 
-class UserDialog(QDialog):
+class UserDialog(NonModalDialog):
     """`change`: add | role | passwd | disable | unlock (asked only when signed); `name`: the
     user (fixed except for add)."""
 

@@ -3,8 +3,9 @@
 Order (ISA-18.2 / EEMUA 191 practice): unacknowledged first, then active, then priority, then
 newest; shelved, suppressed and out-of-service alarms are not annunciated here (the counts say
 how many there are). Each row: priority mark (blinking while unacknowledged), time raised,
-message, tag and value, state. Click a row or select it with Up/Down and press Enter: the
-faceplate of its tag. GUI thread only.
+message, tag and value (the tag's decimals and unit), state; the message has the width first.
+Click a row or select it with Up/Down and press Enter: the faceplate of its tag. GUI thread
+only.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from hmi.gui import theme
 from hmi.gui.alarm_table import STATE_COUNTS
 from widgets.alarm_style import PRIORITIES, paint_alarm_mark
+from widgets.formatting import format_number
 
 ROWS = 5
 ROW_H = 22
+GAP_PX = 14  # between a row's message and its tag
 
 
 def _clock(ts: float | None) -> str:
@@ -97,6 +100,49 @@ class AlarmBanner(QWidget):
             super().keyPressEvent(event)
 
     # ---- drawing ------------------------------------------------------------------------------
+    def value_text(self, row: dict[str, Any]) -> str:
+        """The value as the rest of the station shows it: the tag's decimals and unit
+        (`format_number`); on/off for a boolean, as the alarm summary writes it."""
+        value = row.get("value")
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return format_number(value, self.context.meta.tag(row.get("tag", "")), with_unit=True)
+
+    def row_cells(self, row: dict[str, Any], left: float, right: float
+                  ) -> dict[str, tuple[float, float, str]]:
+        """Where the message and "tag = value" go between x = `left` and `right`, and their
+        texts elided to fit: {"message": (x, width, text), "tag": (x, width, text)}.
+
+        The message comes first (it says what is wrong): it gets its whole width while the
+        tag keeps at least its value ("...= 96.0 %"); only then is the message cut. Measured
+        in the font it is drawn in (bold while unacknowledged), with GAP_PX between the two:
+        measuring bold text with the normal font ran them into each other."""
+        metrics = QFontMetrics(self.font())
+        bold = QFont(self.font())
+        bold.setBold(True)
+        message_metrics = QFontMetrics(bold) if row["state"] in ("B", "D") else metrics
+        message = row.get("message") or row["name"]
+        shown = self.value_text(row)
+        suffix = f" = {shown}" if shown else ""
+        suffix_w = metrics.horizontalAdvance(suffix)
+        room = max(0.0, right - left)
+        tag_full = metrics.horizontalAdvance(row["tag"]) + suffix_w + 2
+        tag_least = min(tag_full, metrics.horizontalAdvance("\u2026") + suffix_w + 2) \
+            if suffix else 0  # with no value to show, the path may go altogether
+        message_full = message_metrics.horizontalAdvance(message) + GAP_PX + 2  # rounding
+        message_w = max(60.0, min(message_full, room - tag_least))
+        tag_w = max(0.0, min(tag_full, room - message_w))
+        # the path gives way from the left ("...Filler.Level"); the value stays whole
+        path = metrics.elidedText(row["tag"], Qt.TextElideMode.ElideLeft,
+                                  max(0, int(tag_w - suffix_w)))
+        return {
+            "message": (left, message_w, message_metrics.elidedText(
+                message, Qt.TextElideMode.ElideRight, max(0, int(message_w - GAP_PX)))),
+            "tag": (right - tag_w, tag_w, path + suffix),
+        }
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
@@ -128,22 +174,15 @@ class AlarmBanner(QWidget):
             painter.drawText(QRectF(x, top, time_w, ROW_H), Qt.AlignmentFlag.AlignVCenter,
                              _clock(row.get("raised_ts")))
             x += time_w
-            value = row.get("value")
-            shown = f"{value:.2f}" if isinstance(value, float) else ("" if value is None
-                                                                     else str(value))
-            right = f"{row['tag']} = {shown}" if shown else row["tag"]
-            right_w = min(metrics.horizontalAdvance(right) + 16, w * 0.28)
-            message_w = max(60, w - x - right_w - state_w - 8)
-            message = metrics.elidedText(row.get("message") or row["name"],
-                                         Qt.TextElideMode.ElideRight, int(message_w - 8))
-            painter.drawText(QRectF(x, top, message_w, ROW_H), Qt.AlignmentFlag.AlignVCenter,
-                             message)
+            cells = self.row_cells(row, x, w - state_w - 8)
+            message_x, message_w, message = cells["message"]
+            painter.drawText(QRectF(message_x, top, message_w, ROW_H),
+                             Qt.AlignmentFlag.AlignVCenter, message)
             painter.setFont(self.font())
             painter.setPen(theme.colour("muted"))
-            painter.drawText(QRectF(x + message_w, top, right_w, ROW_H),
-                             Qt.AlignmentFlag.AlignVCenter,
-                             metrics.elidedText(right, Qt.TextElideMode.ElideMiddle,
-                                                int(right_w - 8)))
+            right_x, right_w, right = cells["tag"]
+            painter.drawText(QRectF(right_x, top, right_w, ROW_H),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, right)
             painter.setPen(theme.colour("text"))
             painter.drawText(QRectF(w - state_w, top, state_w - 6, ROW_H),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,

@@ -2,8 +2,10 @@
 electronic signature fields when the project asks a signature for the action.
 
 Opened with `open()` and answered through `finished` (never `exec()`: a nested event loop
-inside qasync re-enters coroutines). They only collect input; the caller sends the command, and
-the alarm manager validates again (the cap and the mandatory reason hold for the CLI too).
+inside qasync re-enters coroutines), and non-modal (`widgets.dialogs`: the station, its horn
+silence above all, stays usable while one is open). They only collect input; the caller sends
+the command, and the alarm manager validates again (the cap and the mandatory reason hold for
+the CLI too).
 
 GUI thread only.
 """
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from hmi.commands import Signature
+from widgets.dialogs import NonModalDialog
 from widgets.signature_fields import SignatureFields
 
 
@@ -46,11 +49,13 @@ def _describe(names: list[str]) -> str:
     return f"{len(names)} alarms ({shown}{', ...' if len(names) > 3 else ''})"
 
 
-class ShelveDialog(QDialog):
-    """Shelve for N minutes (at most the project's maximum) or one-shot, with a reason."""
+class ShelveDialog(NonModalDialog):
+    """Shelve for N minutes (at most the alarm's maximum, `whose` says which) or one-shot,
+    with a reason."""
 
     def __init__(self, names: list[str], default_min: float, max_min: float,
-                 parent: QWidget | None = None, signature: bool | str = False) -> None:
+                 parent: QWidget | None = None, signature: bool | str = False,
+                 whose: str = "the project's") -> None:
         super().__init__(parent)
         self.setObjectName("shelveDialog")
         self.setWindowTitle("Shelve alarm")
@@ -65,7 +70,7 @@ class ShelveDialog(QDialog):
         self.minutes.setRange(1, max_min)
         self.minutes.setValue(min(default_min, max_min))
         self.minutes.setSuffix(" min")
-        self.minutes.setToolTip(f"at most {max_min:g} min (the project's maximum)")
+        self.minutes.setToolTip(f"at most {max_min:g} min ({whose} maximum)")
         form.addRow("&Duration:", self.minutes)
         self.one_shot = QCheckBox("until it returns to &normal (one-shot)")
         self.one_shot.setObjectName("shelveOneShot")
@@ -77,7 +82,8 @@ class ShelveDialog(QDialog):
         self.reason.textChanged.connect(self._on_reason)
         form.addRow("&Reason:", self.reason)
         layout.addLayout(form)
-        layout.addWidget(QLabel(f"Maximum {max_min:g} min; the alarm returns by itself."))
+        layout.addWidget(QLabel(f"Maximum {max_min:g} min ({whose}); the alarm returns by "
+                                "itself."))
         self.signature_fields = _signature_fields(signature, self, layout, self._on_changed)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
@@ -114,7 +120,7 @@ class ShelveDialog(QDialog):
         return self.signature_fields.signature(self.reason.text().strip())
 
 
-class TextDialog(QDialog):
+class TextDialog(NonModalDialog):
     """A question with one line of text: an optional comment or a required reason."""
 
     def __init__(self, title: str, prompt: str, ok_text: str, required: bool,

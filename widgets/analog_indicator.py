@@ -2,9 +2,12 @@
 
 A horizontal bar over the tag's range (min..max) with the normal band (between the highest low
 limit and the lowest high limit) lighter, the alarm limits as ticks marked L/LL/H/HH, the
-setpoint as a hollow marker below the bar, and the value as a solid pointer above it. When an
-alarm on a limit stands, the band beyond that limit takes the alarm's priority colour (from
-`widgets.alarm_style`, nothing else here has colour) and the priority mark shows by the value.
+setpoint as a hollow marker below the bar, and the value as a solid pointer above it. While an
+alarm on a limit is active (unacknowledged, acknowledged or latched), the band beyond that
+limit takes the alarm's priority colour (from `widgets.alarm_style`, nothing else here has
+colour) and the priority mark shows by the value. Once the value has returned but the alarm
+is still unacknowledged the band is only outlined (dashed, with the priority number): a full
+band there read as "still high" with the value back in the normal band.
 BAD: the bar is hatched, no pointer, "BAD" instead of a number.
 
 GUI thread only.
@@ -28,12 +31,12 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from hmi.gui import theme
-from hmi.gui.alarm_table import ANNUNCIATED
 from hmi.tags import Quality
-from widgets.alarm_style import style_of
+from widgets.alarm_style import ACKED, LATCHED, RTN_UNACK, UNACK, style_of
 from widgets.formatting import as_float, display_text
 from widgets.tag_widget import TagWidget, paint_quality_field, text_colour
 
+ACTIVE = (UNACK, ACKED, LATCHED)  # the limit is (or stays latched) violated: a filled band
 LABEL_H = 20
 BAR_H = 14
 TICK_H = 14
@@ -75,8 +78,15 @@ class AnalogIndicator(TagWidget):
         return shown
 
     def violated(self) -> list[tuple[Any, dict[str, Any]]]:
-        """(limit, alarm row) for each limit whose alarm stands (annunciated)."""
-        rows = {r["name"]: r for r in self.alarm_rows if r["state"] in ANNUNCIATED}
+        """(limit, alarm row) for each limit whose alarm is active (filled band)."""
+        return self._limits_in(ACTIVE)
+
+    def returned(self) -> list[tuple[Any, dict[str, Any]]]:
+        """(limit, alarm row) for each limit whose alarm returned unacknowledged (outlined)."""
+        return self._limits_in((RTN_UNACK,))
+
+    def _limits_in(self, states: tuple[str, ...]) -> list[tuple[Any, dict[str, Any]]]:
+        rows = {r["name"]: r for r in self.alarm_rows if r["state"] in states}
         return [(lim, rows[lim.alarm]) for lim in self.limits if lim.alarm in rows]
 
     def _x(self, bar: QRectF, value: float) -> float:
@@ -130,22 +140,30 @@ class AnalogIndicator(TagWidget):
             painter.setBrush(theme.colour("band"))
             painter.drawRect(QRectF(QPointF(self._x(bar, band_lo), bar.top()),
                                     QPointF(self._x(bar, band_hi), bar.bottom())))
-        for limit, row in self.violated():  # the violated band in the priority colour,
+        marked = [(lim, row, True) for lim, row in self.violated()]
+        marked += [(lim, row, False) for lim, row in self.returned()]
+        for limit, row, active in marked:  # the violated band in the priority colour,
             # outlined and numbered so it reads without colour too (yellow is as light as the
-            # normal band in greyscale)
+            # normal band in greyscale); returned: outline and number only
             style = style_of(row.get("priority", limit.priority))
             end = self.high if limit.mark in ("H", "HH") else self.low
             x1, x2 = sorted((self._x(bar, limit.value), self._x(bar, end)))
             band = QRectF(x1, bar.top(), max(2.0, x2 - x1), bar.height())
-            painter.setBrush(QColor(style.colour))
-            painter.setPen(QPen(theme.colour("pointer"), 1.5))
+            if active:
+                painter.setBrush(QColor(style.colour))
+                painter.setPen(QPen(theme.colour("pointer"), 1.5))
+            else:
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.setPen(QPen(QColor(style.colour), 2.5))
+                painter.drawRect(band.adjusted(1, 1, -1, -1))
+                painter.setPen(QPen(theme.colour("pointer"), 1.5, Qt.PenStyle.DashLine))
             painter.drawRect(band)
             if band.width() >= 16:
                 number = QFont(self.font())
                 number.setBold(True)
                 number.setPixelSize(int(bar.height()) - 3)
                 painter.setFont(number)
-                painter.setPen(QColor(style.text_colour))
+                painter.setPen(QColor(style.text_colour) if active else theme.colour("text"))
                 inner = band.adjusted(3, 0, -3, 0)
                 align = (Qt.AlignmentFlag.AlignRight if limit.mark in ("H", "HH")
                          else Qt.AlignmentFlag.AlignLeft)

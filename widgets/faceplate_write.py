@@ -2,7 +2,7 @@
 thread, show what the read-back said.
 
 Flow: the entry refuses NaN and out-of-range input as you type (`SetpointEntry`); "Write…" opens
-a confirmation (`QMessageBox.open()` + `finished`, never `exec()`: qasync) naming the tag, old
+a confirmation (a non-modal `QMessageBox` + `finished`, never `exec()`: qasync) naming the tag, old
 value -> new value with units; on Yes the write goes through `context.commands.write` (role
 check, audit, then `Runtime.submit_write` in the device's thread) and the future's outcome comes
 back through `context.when_done` in the GUI thread: "confirmed" (with the read-back value),
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.dialogs import open_nonmodal
 from widgets.formatting import format_number
 from widgets.setpoint_entry import SetpointEntry
 from widgets.signature_dialog import SignatureDialog
@@ -172,7 +173,7 @@ class WriteSection(QWidget):
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.finished.connect(self._on_confirm_finished)
         self.confirm = box
-        box.open()
+        open_nonmodal(box)
 
     def _on_confirm_finished(self, result: int) -> None:
         box, self.confirm = self.confirm, None

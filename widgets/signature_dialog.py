@@ -7,13 +7,13 @@ collects the reason the signature binds, the signer's password and meaning (perf
 reviewed / approved) and, for "double", a second user (`SignatureFields`, shared with the alarm
 dialogs). It only collects; the command layer verifies the passwords in a worker and refuses a
 blank reason, a wrong password or another user's. Opened with `open()` + `finished`, never
-`exec()` (qasync). GUI thread only.
+`exec()` (qasync), and non-modal (`widgets.dialogs`: the horn can be silenced meanwhile).
+GUI thread only.
 """
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 
 from hmi.commands import Signature
 from hmi.security.signatures import describe
+from widgets.dialogs import NonModalDialog
 from widgets.signature_fields import SignatureFields
 
 
-class SignatureDialog(QDialog):
+class SignatureDialog(NonModalDialog):
     """`summary`: what is signed, in words the signer checks ("Write X: 1.0 % -> 2.0 %")."""
 
     def __init__(self, title: str, summary: str, rule: bool | str, reason: str = "",

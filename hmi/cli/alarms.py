@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from alarms import commands, kpis, rationalization
+from alarms.config import alarm_name
 from alarms.engine import AlarmManager, build_defs, defs_from_project
 from alarms.journal import Journal
 from alarms.permissions import AlarmCommandError
+from alarms.shelving import max_shelve_min
 from hmi.cli.auth import Passwords, add_actor_args, authenticate, signature_from
 from hmi.cli.base import CliDenied, CliError, accept_relative_times
 from hmi.paths import data_dir
@@ -91,7 +93,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("alarm")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--minutes", type=float, metavar="N",
-                       help="default: the project's shelve_default_min")
+                       help="default: the project's shelve_default_min (at most the "
+                            "alarm's shelve_max_min)")
     group.add_argument("--one-shot", action="store_true", help="until it returns to normal")
     p.add_argument("--reason", default="", help="mandatory")
     _actor(p)
@@ -210,8 +213,11 @@ def cmd_action(args: argparse.Namespace) -> int:
             payload["minutes"] = None
         else:
             minutes = args.minutes
-            payload["minutes"] = (project.model.alarm_settings.shelve_default_min
-                                  if minutes is None else minutes)
+            if minutes is None:  # the project's default, within the alarm's own maximum
+                settings = project.model.alarm_settings
+                own = next((a for a in project.alarms if alarm_name(a) == alarm), None)
+                minutes = min(settings.shelve_default_min, max_shelve_min(own, settings))
+            payload["minutes"] = minutes
         payload["reason"] = args.reason
     elif action in ("oos", "in_service"):
         payload["reason"] = args.comment

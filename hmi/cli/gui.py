@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from hmi.cli.base import CliError, accept_relative_times
+from hmi.cli.display_server import unreachable
 from hmi.project import Project, load_project
 
 THEMES = ("day", "night")
@@ -58,14 +59,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def display_problem() -> str | None:
-    """Why a window cannot open here, or None. Offscreen/minimal platforms always can."""
-    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
-    if platform in ("offscreen", "minimal", "vnc", "eglfs", "linuxfb"):
+    """Why a window cannot open here, or None. Offscreen/minimal platforms always can; on X11
+    and Wayland the server must answer (`hmi.cli.display_server`), or Qt would abort."""
+    platforms = {p.split(":")[0].strip()
+                 for p in os.environ.get("QT_QPA_PLATFORM", "").split(";")} - {""}
+    if platforms & {"offscreen", "minimal", "vnc", "eglfs", "linuxfb"}:
         return None
-    unix = sys.platform.startswith("linux") or "bsd" in sys.platform
-    if unix and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if not (sys.platform.startswith("linux") or "bsd" in sys.platform):
+        return None
+    x_display = os.environ.get("DISPLAY", "")
+    wayland = os.environ.get("WAYLAND_DISPLAY", "")
+    if not (x_display or wayland):
         return "no display (DISPLAY and WAYLAND_DISPLAY are unset)"
-    return None
+    return unreachable(x_display, wayland, platforms)
 
 
 def require_display() -> None:

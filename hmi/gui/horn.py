@@ -12,7 +12,8 @@ GUI thread only.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 
 from hmi.gui.alarm_table import PRIORITY_RANK, AlarmTable
@@ -102,3 +103,27 @@ class Horn(QObject):
     def _on_repeat(self) -> None:
         if self.sounding:
             self._start_burst(PATTERNS.get(self.sounding, PATTERNS["low"])[0])
+
+
+class SilenceKey(QObject):
+    """F9 silences the horn whatever window has the keyboard, a modal one included.
+
+    Why an application event filter as well as the window's F9 shortcut: Qt does not fire an
+    application shortcut while a modal dialog blocks its window, so a dialog opened with plain
+    `open()` (window-modal: a file or colour dialog, a message box) made F9 dead until it was
+    closed. The station's own dialogs are non-modal (`widgets.dialogs`); this is the net under
+    any that is not. A key press only reaches this filter when no shortcut took it, so a
+    press is never handled twice. GUI thread only; installed on the QApplication by the window.
+    """
+
+    def __init__(self, horn: Horn, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.horn = horn
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() == Qt.Key.Key_F9 and not event.isAutoRepeat()
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier):
+            self.horn.silence()
+            return True
+        return super().eventFilter(watched, event)

@@ -18,7 +18,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut, QShowEv
 from PySide6.QtWidgets import (
     QApplication,
     QCompleter,
-    QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
@@ -33,11 +32,12 @@ from PySide6.QtWidgets import (
 
 from hmi.gui import theme
 from hmi.gui.header import Header
-from hmi.gui.horn import Horn
+from hmi.gui.horn import Horn, SilenceKey
 from hmi.gui.navigation import History, NavTree, Place, build_screen
 from hmi.gui.registry import SCREENS
 from hmi.gui.shortcuts import SHORTCUTS, HelpDialog
 from hmi.gui.user_area import SessionBar
+from widgets.dialogs import NonModalDialog, raise_open
 from widgets.faceplate import Faceplate
 from widgets.signature_dialog import SignatureDialog
 
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 NOTIFY_KEEP = 30
 
 
-class TagPicker(QDialog):
+class TagPicker(NonModalDialog):
     """Ctrl+F: type a tag name (with completion), Enter opens its faceplate."""
 
     def __init__(self, tags: list[str], parent: QWidget | None = None) -> None:
@@ -87,12 +87,18 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.setWindowTitle(f"{context.runtime.project.name} · hmi-station")
         self.horn = Horn(context.alarms, self)
+        self.silence_key = SilenceKey(self.horn, self)  # F9 even under a modal dialog
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.silence_key)
         self.history = History()
         self.screens: dict[str, QWidget] = {}
         self.faceplates: dict[str, Faceplate] = {}
         self.notifications: list[tuple[float, str, str]] = []
         self.place: Place = ("", "")
         self._ack_dialog: SignatureDialog | None = None
+        self._picker: TagPicker | None = None
+        self._help: HelpDialog | None = None
         self._shown = False
 
         central = QWidget(self)
@@ -308,6 +314,8 @@ class MainWindow(QMainWindow):
             return
         rule = self.context.commands.needs_signature("ack")
         if rule:  # the project signs acknowledgements: ask first (hmi.gui.session: issue 14)
+            if self._ack_dialog is not None:  # one question at a time: the newest selection
+                self._ack_dialog.reject()
             dialog = SignatureDialog("Sign: acknowledge", f"Acknowledge {row['name']}", rule,
                                      parent=self)
             dialog.setProperty("alarm", row["name"])
@@ -375,15 +383,20 @@ class MainWindow(QMainWindow):
         self.faceplates.clear()
 
     def ask_faceplate(self) -> None:
+        if raise_open(self._picker):  # non-modal: Ctrl+O again finds the open one
+            return
         picker = TagPicker(sorted(self.context.meta.tags), self)
         picker.accepted.connect(self._on_picker_accepted)
+        picker.finished.connect(self._on_picker_finished)
         self._picker = picker
         picker.open()
 
     def _on_picker_accepted(self) -> None:
-        picker = getattr(self, "_picker", None)
-        if picker is not None:
-            self.open_faceplate(picker.edit.text().strip())
+        if self._picker is not None:
+            self.open_faceplate(self._picker.edit.text().strip())
+
+    def _on_picker_finished(self, _result: int) -> None:
+        self._picker = None  # deleted on close
 
     # ---- the user (hmi.gui.session) ------------------------------------------------------------
     def log_in(self) -> None:
@@ -399,7 +412,15 @@ class MainWindow(QMainWindow):
         """F1: the window's keys, then the current screen's own (its `SHORTCUTS`)."""
         current = self.stack.currentWidget()
         extra = list(getattr(current, "SHORTCUTS", ()))
-        HelpDialog(self, extra, getattr(current, "title", "")).open()
+        if self._help is not None:  # non-modal: F1 again shows the current screen's keys
+            self._help.close()
+        self._help = HelpDialog(self, extra, getattr(current, "title", ""))
+        self._help.finished.connect(self._on_help_finished)
+        self._help.open()
+
+    def _on_help_finished(self, _result: int) -> None:
+        if self.sender() is self._help:
+            self._help = None  # deleted on close
 
     def toggle_theme(self) -> None:
         name = "night" if theme.current().name == "day" else "day"
@@ -456,6 +477,9 @@ class MainWindow(QMainWindow):
             self.nav.setFocus()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.silence_key)
         self.save_settings()
         self.close_faceplates()
         self.closing.emit()

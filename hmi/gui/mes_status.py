@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QWidget
 
 from hmi.gui.mes_bridge import MesBridge
@@ -73,6 +75,7 @@ class MesStatusLabel(QLabel):
         self.setObjectName("MesStatus")
         # never wider than the device line above it: a long error must not squeeze the banner
         self.setMaximumWidth(440)
+        self.full_text = ""  # shown elided to the width (right-aligned, a cut start read "IES:")
         self.setProperty("warn", False)
         self.bridge = MesBridge.of(context)
         self.bridge.changed.connect(self._on_changed)
@@ -87,10 +90,22 @@ class MesStatusLabel(QLabel):
         if status is None:
             return
         text, tip, warn = describe(status)
-        if text != self.text():
-            self.setText(text)
+        if text != self.full_text:
+            self.full_text = text
+            self._fit()
         self.setToolTip(tip)
         if bool(self.property("warn")) != warn:
             self.setProperty("warn", warn)
             self.style().unpolish(self)
             self.style().polish(self)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        width = self.contentsRect().width() - 2 * self.margin() - 4
+        shown = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight,
+                                              max(0, width))
+        if shown != self.text():
+            self.setText(shown)

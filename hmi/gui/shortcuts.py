@@ -11,15 +11,17 @@ GUI thread only (the help dialog).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
-    QDialog,
     QDialogButtonBox,
+    QHeaderView,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
+
+from widgets.dialogs import NonModalDialog
 
 # (key sequence, MainWindow method, what it does)
 SHORTCUTS: tuple[tuple[str, str, str], ...] = (
@@ -45,6 +47,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("Ctrl+Shift+U", "log_in", "log in, switch user, or unlock a locked session"),
     ("Ctrl+Shift+L", "lock_session", "lock the session (values and alarms stay live)"),
 )
+TEXT_MAX_PX = 620  # the help's text column: longer texts wrap
 # Keys handled by the widgets themselves, listed in the help too.
 WIDGET_KEYS: tuple[tuple[str, str], ...] = (
     ("Tab / Shift+Tab", "move between values on a display"),
@@ -54,8 +57,8 @@ WIDGET_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 
-class HelpDialog(QDialog):
-    """F1: the shortcut table. Opened with `open()`."""
+class HelpDialog(NonModalDialog):
+    """F1: the shortcut table. Opened with `open()` (non-modal: `widgets.dialogs`)."""
 
     def __init__(self, parent: QWidget | None = None,
                  screen_keys: list[tuple[str, str]] | None = None, screen: str = "") -> None:
@@ -68,16 +71,41 @@ class HelpDialog(QDialog):
             rows += [(key, f"{screen}: {text}" if screen else text)
                      for key, text in screen_keys]
         table = QTableWidget(len(rows), 2, self)
-        table.setHorizontalHeaderLabels(["Key", "Does"])
+        table.setObjectName("shortcutTable")
+        table.setHorizontalHeaderLabels(["Key", "What it does"])
         table.verticalHeader().setVisible(False)
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         for row, (key, text) in enumerate(rows):
             table.setItem(row, 0, QTableWidgetItem(key))
             table.setItem(row, 1, QTableWidgetItem(text))
-        table.resizeColumnsToContents()
-        table.horizontalHeader().setStretchLastSection(True)
+        # sized to the texts, long ones wrapped, never a horizontal scrollbar (seen on Xvfb:
+        # a 560 px dialog cut "Does" to "D" and half of the ack line)
+        header = table.horizontalHeader()
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        table.setWordWrap(True)
+        table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout.addWidget(table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(560, 520)
+        self.table = table
+        self.resize(self._fitting_size(rows))
+
+    def _fitting_size(self, rows: list[tuple[str, str]]) -> QSize:
+        """Wide enough for the keys and the longest text (at most TEXT_MAX_PX, then wrapped),
+        as tall as the rows need, within the screen."""
+        metrics = self.table.fontMetrics()
+        pad = 4 * metrics.horizontalAdvance("M")  # cell padding, grid, the vertical bar
+        keys = max(metrics.horizontalAdvance(k) for k, _t in [*rows, ("Key", "")]) + pad
+        texts = min(max(metrics.horizontalAdvance(t) for _k, t in rows) + pad, TEXT_MAX_PX)
+        width = keys + texts + 40
+        height = len(rows) * (metrics.height() + 12) + 120
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None:
+            width = min(width, screen.width() - 40)
+            height = min(height, screen.height() - 80)
+        return QSize(width, height)

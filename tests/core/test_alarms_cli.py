@@ -80,6 +80,25 @@ def test_offline_actions_journal_and_report(tmp_path: Path, data_dir: Path,
     assert "cannot read time" in err
 
 
+def test_shelve_defaults_within_the_alarms_own_maximum(tmp_path: Path, data_dir: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    project = tmp_path / "p.toml"
+    project.write_text(PROJECT + "shelve_max_min = 10\n", encoding="utf-8")  # the LO alarm
+    p = str(project)
+    cli_users(data_dir)
+    code, _, err = run(capsys, "shelve", p, "A.Level.LO", "--user", "ann", "--minutes", "11",
+                       "--reason", "transmitter swap")
+    assert code == 2
+    assert "above this alarm's maximum shelve time of 10 min" in err
+    # no --minutes: the project's default (15) would be refused, the alarm's maximum is used
+    code, _, err = run(capsys, "shelve", p, "A.Level.LO", "--user", "ann",
+                       "--reason", "transmitter swap")
+    assert code == 0, err
+    code, out, _ = run(capsys, "journal", p, "--json", "--alarm", "A.Level.LO")
+    assert [r["comment"] for r in json.loads(out)] == ["10 min: transmitter swap"]
+
+
 @pytest.mark.parametrize("text", [
     "__import__('os').system('rm -rf /')",
     "A.Level.__class__",  # folds to a tag name, so it is only an unknown tag, never an attribute

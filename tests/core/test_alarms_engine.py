@@ -119,6 +119,26 @@ def test_shelve_expires_and_is_capped(tmp_path: Path) -> None:
     assert events(journal) == ["raise", "shelve", "unshelve", "raise"]
 
 
+def test_an_alarm_may_have_a_shorter_shelve_maximum(tmp_path: Path) -> None:
+    clock = Clock()
+    mgr, _ = manager(tmp_path, [{**HI, "shelve_max_min": 20}], clock, shelve_max_min=60)
+    name = "Line1.Filler.Level.HI"
+    feed(mgr, LEVEL, 95.0)
+    with pytest.raises(AlarmCommandError, match="this alarm's maximum shelve time of 20 min"):
+        mgr.shelve(name, 30, "sensor fouled", "ann")
+    assert mgr.shelve(name, 20, "sensor fouled", "ann") == clock.t + 1200
+    assert mgr.state(name) is State.SHELVED
+
+
+def test_an_alarms_shelve_maximum_never_exceeds_the_projects(tmp_path: Path) -> None:
+    """A hand-built config above the project's cap (the loader refuses it): the project's wins."""
+    clock = Clock()
+    mgr, _ = manager(tmp_path, [{**HI, "shelve_max_min": 600}], clock, shelve_max_min=60)
+    feed(mgr, LEVEL, 95.0)
+    with pytest.raises(AlarmCommandError, match="the project's maximum shelve time of 60 min"):
+        mgr.shelve("Line1.Filler.Level.HI", 61, "sensor fouled", "ann")
+
+
 def test_one_shot_shelve_ends_on_return_to_normal(tmp_path: Path) -> None:
     clock = Clock()
     mgr, _ = manager(tmp_path, [HI], clock)

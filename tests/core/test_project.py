@@ -165,6 +165,16 @@ def test_alarm_on_unknown_tag_and_missing_limit(tmp_path: Path) -> None:
     assert any("alarms.#1.limit: a high alarm needs a limit" in e for e in errors)
 
 
+def test_an_alarms_shelve_maximum_stays_within_the_projects(tmp_path: Path) -> None:
+    text = GOOD + "shelve_max_min = 600\n"  # the project's default maximum is 480
+    errors = errors_of(tmp_path, text)
+    assert len(errors) == 1
+    assert ":33: alarms.#1.shelve_max_min: 600 min is above the project's [alarm_settings] " \
+        "shelve_max_min (480)" in errors[0]
+    project = load_project(write(tmp_path, GOOD + "shelve_max_min = 30\n"))
+    assert project.alarms[0].shelve_max_min == 30
+
+
 def test_all_errors_come_at_once_sorted_by_line(tmp_path: Path) -> None:
     text = GOOD.replace("port = 5020", "port = 0").replace('device = "plc1"\nsim',
                                                           'device = "x"\nsim')

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QPoint, QRectF, Qt
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QFont, QFontMetrics, QImage, QPainter
 
 from hmi.gui.alarm_table import AlarmTable, banner_key
 from hmi.gui.horn import Horn
@@ -131,3 +131,44 @@ def test_an_alarm_that_comes_back_unacknowledged_sounds_again(qapp) -> None:
     assert horn.sounding == ""
     table.apply([row("a", "B", "high", 2.0)])  # back again: the operator must hear it
     assert horn.sounding == "high"
+
+
+def test_banner_values_carry_the_tags_unit_and_the_message_comes_first(make_station, qtbot
+                                                                        ) -> None:
+    """"Line1.Filler.Level = 96.00" without its unit, True/False where the summary says
+    on/off, and the tag path taking width from an elided message: seen in screenshots."""
+    station = make_station(start=False)
+    context = station.context
+    long_message = "Filler tank level high: stop the infeed and check the level transmitter"
+    context.alarms.apply([
+        {**row("level", "B", "urgent", 10.0, tag="Tank.Level"), "value": 96.04,
+         "message": long_message},
+        {**row("fault", "C", "high", 9.0, tag="Pump.Fault"), "value": True},
+        {**row("count", "C", "low", 8.0, tag="Pump.Count"), "value": 12345},
+    ])
+    banner = AlarmBanner(context)
+    qtbot.addWidget(banner)
+    rows = {r["name"]: r for r in banner.rows}
+    assert banner.value_text(rows["level"]) == "96.0 %"  # decimals = 1, unit %
+    assert banner.value_text(rows["fault"]) == "on"  # as the alarm summary writes it
+    assert banner.value_text(rows["count"]) == "12\u2009345 units"
+
+    bold = QFont(banner.font())
+    bold.setBold(True)
+    drawn = QFontMetrics(bold)  # unacknowledged: the message is drawn bold
+    # wide: everything whole
+    cells = banner.row_cells(rows["level"], 100, 1100)
+    assert cells["message"][2] == long_message
+    assert cells["tag"][2] == "Tank.Level = 96.0 %"
+    # narrow: the message keeps its width, the tag gives way but keeps its value
+    cells = banner.row_cells(rows["level"], 100, 700)
+    assert cells["message"][2] == long_message
+    assert cells["tag"][2].endswith("= 96.0 %")
+    # narrower still: the message is cut, never run into the tag
+    cells = banner.row_cells(rows["level"], 100, 400)
+    message_x, _message_w, message = cells["message"]
+    tag_x, _tag_w, tag = cells["tag"]
+    assert message != long_message
+    assert message_x + drawn.horizontalAdvance(message) + 8 <= tag_x
+    assert tag.startswith("\u2026")  # the path gives way from the left
+    assert tag.endswith(" = 96.0 %")  # the value whole

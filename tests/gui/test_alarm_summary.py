@@ -288,3 +288,42 @@ def test_hidden_screen_applies_changes_only_when_shown(station, screen, qtbot) -
     screen.show()
     assert row_of(screen, "Pump.Speed.HI")["state"] == "D"
     assert applied
+
+
+@pytest.fixture
+def capped(tmp_path: Path, data_dir: Path, qapp, qtbot):
+    """The alarm station with the high-high alarm allowing at most 10 min on the shelf."""
+    text = PROJECT.replace('message = "Tank level high-high"\n',
+                           'message = "Tank level high-high"\nshelve_max_min = 10\n')
+    for station in open_station(text, tmp_path, data_dir):
+        station.post(ALARMING)
+        widget = AlarmSummaryScreen(station.context)
+        qtbot.addWidget(widget)
+        widget.resize(1400, 600)
+        widget.show()
+        qtbot.waitUntil(lambda w=widget: w.model.rowCount() == 7, timeout=5000)
+        yield station, widget
+
+
+def test_an_alarms_own_shelve_maximum_caps_the_dialog(capped, qtbot) -> None:
+    station, screen = capped
+    for names, longest, whose in ((["Tank.Level.HH", "Tank.Temp.HI"], 10,
+                                   "the shortest of these alarms'"),
+                                  (["Tank.Temp.HI"], 60, "the project's"),
+                                  (["Tank.Level.HH"], 10, "this alarm's")):  # shelved last
+        select(qtbot, screen, *names)
+        screen.actions_.actions["shelve"].trigger()
+        dialog = accept_dialog(qtbot, screen)
+        assert isinstance(dialog, ShelveDialog)
+        assert dialog.minutes.maximum() == longest, names
+        assert dialog.minutes.value() == min(15, longest)  # the default, within the cap
+        assert f"({whose} maximum)" in dialog.minutes.toolTip()
+        if names == ["Tank.Level.HH"]:
+            dialog.reason.setText("transmitter recalibrated")
+            dialog.accept()
+            qtbot.waitUntil(lambda: station.state("Tank.Level.HH") == "F", timeout=5000)
+            [shelve] = station.journal(alarm="Tank.Level.HH", event="shelve")
+            assert shelve["comment"] == "10 min: transmitter recalibrated"
+            break
+        dialog.reject()
+        focus_table(qtbot, screen)

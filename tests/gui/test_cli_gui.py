@@ -1,11 +1,12 @@
 """`hmi screenshot` exit codes and output, `hmi gui` on qasync end to end (first frame, SIGTERM
-stops it cleanly), and one line + exit 2 when there is no display."""
+stops it cleanly), and one line + exit 2 when there is no display or it does not answer."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from PySide6.QtGui import QImage
 
 from alarms.commands import service_running
 from alarms.journal import Journal
+from hmi.cli import display_server
 from hmi.cli.main import main
 from tests.conftest import wait_until
 from tests.gui.stations import write_project
@@ -106,6 +108,49 @@ def test_no_display_says_so_in_one_line_and_exits_2(tmp_path, command) -> None:
     assert len(lines) == 1, lines
     assert "no display" in lines[0]
     assert "--headless" in lines[0]
+
+
+def _free_x_display() -> int:
+    """A display number nobody serves: no socket file, nothing on its TCP port."""
+    for number in range(180, 260):
+        if (display_server.X_SOCKET_DIR / f"X{number}").exists():
+            continue
+        if not display_server.x_server_answers(f":{number}"):
+            return number
+    pytest.skip("no free X display number")
+
+
+@pytest.mark.parametrize("command", [["gui"], ["run"]])
+def test_an_unreachable_display_says_so_in_one_line_and_exits_2(tmp_path, command) -> None:
+    """DISPLAY set, no server: Qt's xcb plugin used to abort (exit 134, eight lines)."""
+    project = write_project(tmp_path)
+    display = f":{_free_x_display()}"
+    proc = subprocess.run([sys.executable, "-m", "hmi.cli", *command, str(project)],
+                          cwd=ROOT, env=_env(HMI_DATA_DIR=str(tmp_path / "d"), DISPLAY=display),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"no X server answers on DISPLAY={display}" in lines[0]
+    assert "--headless" in lines[0]
+
+
+def test_a_stale_x_socket_is_not_a_server(tmp_path) -> None:
+    """The socket file of a killed server stays behind: it is connected to, not just seen."""
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(tmp_path / "X7"))
+    stale.close()  # the file stays, nobody listens
+    assert (tmp_path / "X7").exists()
+    assert display_server.x_server_answers("unix:7", tmp_path) is False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as live:
+        live.bind(str(tmp_path / "X8"))
+        live.listen(1)
+        assert display_server.x_server_answers("unix:8", tmp_path) is True
+        assert display_server.x_server_answers(":8", tmp_path) is True
+    assert display_server.x_server_answers("not a display", tmp_path) is None
+    nobody = f":{_free_x_display()}"
+    assert display_server.unreachable(nobody, "", set()) is not None
+    assert display_server.unreachable(nobody, "", {"wayland"}) is None  # not X's business
 
 
 def test_hmi_gui_paints_and_stops_cleanly_on_sigterm(tmp_path) -> None:

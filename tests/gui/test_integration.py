@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QImage, QPainter
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel, QScrollArea, QToolButton
 
 from alarms.journal import Journal
 from hmi.cli.main import main
@@ -23,6 +23,7 @@ from hmi.trends.groups import tags_around
 from tests.gui.stations import write_project
 from widgets.alarm_style import PRIORITIES, paint_alarm_mark, state_mark_colours
 
+ROOT = Path(__file__).resolve().parents[2]
 ALARM = "Tank.Temp.HI"  # SIM_PROJECT: 95 degC against a limit of 80, urgent
 
 
@@ -223,14 +224,67 @@ def test_state_letters_read_in_both_themes(qapp, name: str) -> None:
         theme.apply(qapp, "day")
 
 
-def test_every_screen_fits_beside_the_navigation_at_1600_px(make_station, qtbot) -> None:
+# the journal's filter row (its combo boxes as wide as their longest entry) is 1,100 px on
+# this project: screens/alarm_journal.py is in the trends/journal branch's hands. Once shown,
+# it widens the whole stack (as wide as its widest screen) and the navigation shrinks to 175
+NOT_YET_AT_1280 = {"journal"}
+
+
+@pytest.mark.parametrize("width", [1600, 1280])
+def test_every_screen_fits_beside_the_navigation_at_1600_px(make_station, qtbot, width) -> None:
     """A screen wider than the window's stack squeezes the navigation tree to a sliver (seen
-    in screenshots: the journal's filter row and the trend tool bar did)."""
+    in screenshots: the journal's filter row and the trend tool bar did; at 1280 px, a common
+    control-room monitor, the alarm summary's buttons and the diagnostics panels did)."""
     _station, window = shown_station(make_station, qtbot)
-    window.resize(1600, 1000)
+    window.resize(width, 1000)
     for name in SCREENS:
+        if width < 1600 and name in NOT_YET_AT_1280:
+            continue  # not even built: the stack is as wide as its widest screen
         window.go(name)
         widget = window.screen(name)
-        assert widget.minimumSizeHint().width() <= 1600 - 250, name
+        if name == "diagnostics":  # its panels fill in with the first report
+            with qtbot.waitSignal(widget.refreshed, timeout=5000):
+                widget.refresh()
+            labels = widget.security.findChildren(QLabel)
+            qtbot.waitUntil(lambda labels=labels: all(label.isVisible() for label in labels),
+                            timeout=2000)
+        assert widget.minimumSizeHint().width() <= width - 250, name
+    assert window.minimumSizeHint().width() <= width  # the header too
     qtbot.wait(50)
+    assert window.width() == width
     assert window.nav.width() >= 200
+
+
+@pytest.mark.parametrize("width", [1600, 1280])
+def test_the_demo_displays_scroll_down_never_sideways(make_station, qtbot, width) -> None:
+    """At 1280 px the demo's line display (filler and packer, two indicators to a row each)
+    ran off the right edge behind a horizontal scrollbar."""
+    demo = (ROOT / "resources" / "demo" / "project.toml").read_text(encoding="utf-8")
+    station = make_station(demo, start=False)
+    window = station.window
+    window.resize(width, 1000)
+    window.show()
+    plant = station.context.meta.plant
+    places = [("overview", "")] + [(n.level, n.path) for n in plant.by_path.values()
+                                   if n.level in ("line", "unit")]
+    assert {"line", "unit"} <= {name for name, _path in places}
+    for name, path in places:
+        window.go(name, path)
+        scroll = getattr(window.screen(name), "stack", None)
+        scroll = scroll.currentWidget() if scroll is not None else None
+        if not isinstance(scroll, QScrollArea):
+            continue
+        bar = scroll.horizontalScrollBar()
+        qtbot.waitUntil(lambda b=bar: not b.isVisible(), timeout=3000)  # once laid out
+        assert scroll.widget().width() <= scroll.viewport().width(), (name, path)
+    window.go("alarms")  # its buttons wrap onto a second row rather than run off the side
+    summary = window.screen("alarms")
+    qtbot.waitUntil(summary.isVisible, timeout=2000)
+    buttons = summary.action_groups.findChildren(QToolButton)
+    assert len(buttons) == 9
+    right = summary.mapToGlobal(summary.rect().topRight()).x()
+    for button in buttons:
+        assert button.isVisible(), button.objectName()
+        assert button.mapToGlobal(button.rect().topRight()).x() <= right, button.objectName()
+    rows = {button.mapToGlobal(button.rect().topLeft()).y() for button in buttons}
+    assert len(rows) == (1 if width >= 1600 else 2)

@@ -152,6 +152,32 @@ def test_every_shortcut_is_bound_and_f1_lists_them(make_station, qtbot) -> None:
     dialog.close()
 
 
+def test_the_help_shows_every_text_whole_without_a_horizontal_scrollbar(qtbot) -> None:
+    """F1 at 560 px cut the header to "D" and the long texts, behind a horizontal bar."""
+    from hmi.gui.shortcuts import HelpDialog
+
+    long_key = [("Ctrl+Shift+K", "acknowledge the unacknowledged alarms shown on screen "
+                 "(never hidden rows), then move the selection to the next page of alarms")]
+    dialog = HelpDialog(None, long_key, "Alarm summary")
+    qtbot.addWidget(dialog)
+    dialog.open()
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    table = dialog.table
+    assert not table.horizontalScrollBar().isVisible()
+    assert table.viewport().width() >= sum(table.columnWidth(c) for c in range(2))
+    metrics = table.fontMetrics()
+    header = table.horizontalHeader()
+    for column in range(2):
+        title = table.horizontalHeaderItem(column).text()
+        assert header.sectionSize(column) > metrics.horizontalAdvance(title), title
+    for row in range(table.rowCount()):  # long texts wrap onto rows tall enough
+        for column in range(2):
+            text = table.item(row, column).text()
+            lines = -(-metrics.horizontalAdvance(text) // (table.columnWidth(column) - 8))
+            assert table.rowHeight(row) >= lines * metrics.height(), text
+    dialog.close()
+
+
 @pytest.mark.parametrize("key", [Qt.Key.Key_F3])
 def test_f3_goes_to_the_overview(make_station, qtbot, key: Qt.Key) -> None:
     station = make_station()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 
@@ -105,6 +106,39 @@ def test_violated_band_takes_the_priority_colour(make_station, qtbot) -> None:
     assert urgent in right, "the band above H is not in the urgent colour"
     left = [image.pixelColor(x, band_y) for x in range(14, int(bar.width() * 0.5))]
     assert urgent not in left
+
+
+@pytest.mark.parametrize(("state", "filled"), [("B", True), ("C", True), ("E", True),
+                                               ("D", False)])
+def test_the_band_is_filled_only_while_the_alarm_is_active(make_station, qtbot, state, filled
+                                                           ) -> None:
+    """Returned unacknowledged (D): the value is back in the normal band, so the band beyond
+    the limit is outlined with its number, not filled (a full band read as "still high")."""
+    station = make_station(start=False)
+    name = next(a["name"] for a in station.context.meta.alarms["Tank.Temp"])
+    station.context.alarms.apply([{
+        "name": name, "tag": "Tank.Temp", "state": state, "state_name": state,
+        "priority": "urgent", "raised_ts": 1.0, "active": state in ("B", "C"),
+        "acked": state in ("C", "E"), "message": "Tank temperature high", "value": 95.0}])
+    bar = AnalogIndicator(station.context, "Tank.Temp", "Temperature")
+    qtbot.addWidget(bar)
+    bar.resize(400, bar.sizeHint().height())
+    bar.show()
+    assert bool(bar.violated()) is filled
+    assert bool(bar.returned()) is not filled
+    image = bar.grab().toImage()
+    urgent = QColor(PRIORITIES["urgent"].colour)
+    band_y = 20 + 8 + 7
+    x_limit = 10 + (bar.width() - 20) * 0.8  # H = 80 of 0..100
+    inside = [image.pixelColor(x, band_y) for x in range(int(x_limit) + 5, bar.width() - 16)]
+    share = sum(c == urgent for c in inside) / len(inside)
+    if filled:
+        assert share > 0.5  # filled (the BAD hatch of a never-read value crosses it)
+    else:
+        assert share == 0
+        top = [image.pixelColor(x, band_y - 6) for x in range(int(x_limit) + 5,
+                                                              bar.width() - 16)]
+        assert urgent in top  # the outline keeps the priority colour
 
 
 def test_click_and_enter_open_the_faceplate(make_station, qtbot) -> None:
