@@ -18,6 +18,7 @@ from hmi.historian.query import HistoryReader
 from hmi.historian.service import HistorianService
 from hmi.project import ProjectInvalid, load_project
 from hmi.runtime import Runtime
+from hmi.security.service import SecurityService
 from hmi.tags import Quality, Sample
 from tests.conftest import wait_until
 
@@ -259,13 +260,23 @@ def test_stopping_with_a_full_disk_ends_cleanly(tmp_path: Path, data_dir: Path,
     runtime.wait_first_cycle(5)
     writer.call(lambda: _cap(writer._conn, True))
     alarms.call(lambda m: _cap(alarms.journal._db, True)).result(5)
+    security = service(runtime, SecurityService).security.db
+    with security.lock:  # its heartbeat row is rewritten in place, so a cap alone passes;
+        _cap(security.conn, True)  # another program holding the lock refuses it too
+        security.conn.execute("PRAGMA busy_timeout=0")
+    blocker = sqlite3.connect(data_dir / "security.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
     for i in range(300):
         alarms.station_event(f"test row {i}", i)
     now = runtime.clock()
     hist.historian.submit([Sample("Spare.Value", float(i), now + i * 0.001) for i in range(3000)])
     wait_until(lambda: runtime.tags.value("$station.historian.failing")
                and runtime.tags.value("$station.journal.failing"), 20)
-    runtime.stop()  # no exception, no "cannot rollback - no transaction is active"
+    try:
+        runtime.stop()  # no exception, no "cannot rollback - no transaction is active"
+    finally:
+        blocker.close()
+    assert security._closed  # closed although its heartbeat could not be cleared
     said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len([m for m in said if m.startswith("history: stopped while the database refuses")
                 ]) == 1, said
