@@ -31,7 +31,7 @@ from drivers.base import WriteResult, WriteStatus
 from hmi.clock import ClockStep, StationClock
 from hmi.device_runner import DeviceRunner
 from hmi.paths import data_dir as default_data_dir
-from hmi.project import Project
+from hmi.project import Project, ProjectInvalid
 from hmi.station.config import STATION
 from hmi.station.monitor import StationMonitor
 from hmi.tags import Reason, Sample, Scalar, TagStore, bad
@@ -50,7 +50,38 @@ _STOP = object()
 
 class StartError(Exception):
     """A service could not start (e.g. its database is locked by another station). Everything
-    already started has been stopped again; the message says which service and why."""
+    already started has been stopped again; the message says which service and why, in one
+    line. `bad_input`: the project is at fault (the CLI exits 2, which a service manager does
+    not retry); otherwise the machine is (a full disk, an I/O error, a lock held by another
+    program: exit 1, and the station is restarted once the cause is gone)."""
+
+    def __init__(self, message: str, bad_input: bool = False) -> None:
+        super().__init__(message)
+        self.bad_input = bad_input
+
+    @classmethod
+    def of(cls, service: object, exc: BaseException) -> StartError:
+        return cls(f"{type(service).__name__} could not start: {first_line(exc)}",
+                   bad_input=any(isinstance(e, ProjectInvalid) for e in _chain(exc)))
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's own first line: SQLAlchemy's wrapper gives way to the sqlite3 error inside,
+    without its "[SQL: CREATE TABLE ...]" text."""
+    orig = getattr(exc, "orig", None)  # sqlalchemy.exc.DBAPIError
+    if isinstance(orig, BaseException):
+        exc = orig
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
 
 
 class Service(Protocol):
@@ -137,7 +168,7 @@ class Runtime:
                     with contextlib.suppress(Exception):
                         done.stop()
                 self._started = False
-                raise StartError(f"{type(service).__name__} could not start: {exc}") from exc
+                raise StartError.of(service, exc) from exc
             started.append(service)
         self._dispatch.start()
         self.monitor.start()
