@@ -1,4 +1,5 @@
-"""mes.db refusing writes while the station delivers to a real MES (the reference stub on
+"""The MES stub's own full disk: a busy MES, said once, everything stored later, once. And
+mes.db refusing writes while the station delivers to a real MES (the reference stub on
 127.0.0.1): the events made meanwhile are held, written when the file takes writes again and
 delivered once each, in seq order, gapless (issue 11 with issue 15's promise); and the sender
 does not resend a batch in a loop while its acknowledgement cannot be recorded.
@@ -10,6 +11,7 @@ refuses the WAL frame that would carry it."""
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import sqlite3
 import time
@@ -76,3 +78,32 @@ def test_events_of_a_full_period_reach_the_mes_once_in_order(
     assert len([m for m in said if m.startswith("mes: writing stopped")]) == 1, said
     assert len([m for m in said if m.startswith("mes: writing resumed")]) == 1, said
     assert not [r.getMessage() for r in caplog.records if r.exc_info], said
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_stub_on_a_full_disk_answers_busy_and_stores_everything_later(
+        tmp_path: Path, stubs: Stubs, data_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The stub's file is a symlink to /dev/full (every write: ENOSPC), then to a real file:
+    what `hmi demo` meets when its data folder's disk fills up."""
+    caplog.set_level(logging.INFO, logger="hmi")
+    link, real = tmp_path / "stub.jsonl", tmp_path / "real.jsonl"
+    link.symlink_to("/dev/full")
+    stub = stubs.start(out=link)
+    proj = mes_project(tmp_path, stub.url, "retry_max_s = 0.5\n", FAST)
+    runtime = Runtime(proj, data_dir)
+    mes = next(s for s in runtime.services if type(s).__name__ == "MesService")
+    with runtime:
+        wait_until(lambda: "BadResourceUnavailable" in mes.status().last_error, 20)
+        assert stub.events == []
+        link.unlink()
+        link.symlink_to(real)
+        wait_until(lambda: len(stub.events) > 20, 20)
+        made = mes.call(lambda core: int(core.store.meta("next_seq")) - 1).result(5)
+        wait_until(lambda: len(stub.events) >= made, 30)
+    kept = [json.loads(line) for line in real.read_text().splitlines()]
+    assert [e["seq"] for e in kept] == list(range(1, len(kept) + 1))  # once each, in order
+    assert kept == stub.events
+    said = [r.getMessage() for r in caplog.records if r.name == "hmi.mes.stub"]
+    assert len([m for m in said if m.startswith("MES stub: cannot store events")]) == 1, said
+    assert len([m for m in said if m.startswith("MES stub: storing events again")]) == 1, said
+    assert not [r.getMessage() for r in caplog.records if r.exc_info]
