@@ -141,19 +141,25 @@ def install_crash_reports(directory: Path) -> None:
     previous = sys.excepthook
     previous_thread = threading.excepthook
 
+    def report(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None,
+               where: str) -> None:
+        try:
+            path = write_crash_report(directory, exc_type, exc, tb, where)
+        except OSError as error:  # a full disk: the traceback below is all there is
+            logging.getLogger(__name__).critical("crash report not written (%s)", error)
+            return
+        logging.getLogger(__name__).critical("crash report written to %s", path)
+
     def hook(exc_type: type[BaseException], exc: BaseException,
              tb: TracebackType | None) -> None:
         if not issubclass(exc_type, KeyboardInterrupt):
-            path = write_crash_report(directory, exc_type, exc, tb)
-            logging.getLogger(__name__).critical("crash report written to %s", path)
+            report(exc_type, exc, tb, "main thread")
         previous(exc_type, exc, tb)
 
     def thread_hook(args: threading.ExceptHookArgs) -> None:
         if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
-            where = f"thread {args.thread.name if args.thread else '?'}"
-            path = write_crash_report(directory, args.exc_type, args.exc_value,
-                                      args.exc_traceback, where)
-            logging.getLogger(__name__).critical("crash report written to %s", path)
+            report(args.exc_type, args.exc_value, args.exc_traceback,
+                   f"thread {args.thread.name if args.thread else '?'}")
         previous_thread(args)
 
     sys.excepthook = hook

@@ -61,7 +61,9 @@ class StartError(Exception):
 
     @classmethod
     def of(cls, service: object, exc: BaseException) -> StartError:
-        return cls(f"{type(service).__name__} could not start: {first_line(exc)}",
+        """`service`: the service or its class."""
+        name = service.__name__ if isinstance(service, type) else type(service).__name__
+        return cls(f"{name} could not start: {first_line(exc)}",
                    bad_input=any(isinstance(e, ProjectInvalid) for e in _chain(exc)))
 
 
@@ -93,7 +95,9 @@ class Service(Protocol):
 
 
 def load_services(names: Iterable[str], runtime: Runtime) -> list[Any]:
-    """Instantiate services by `module:Class`; a module not yet in this build is skipped."""
+    """Instantiate services by `module:Class`; a module not yet in this build is skipped.
+    A service that cannot be built (its database cannot be opened: a full disk on a fresh
+    data directory) is a `StartError`, one line, as one that cannot start."""
     services = []
     for spec in names:
         module_name, _, cls_name = spec.partition(":")
@@ -104,7 +108,15 @@ def load_services(names: Iterable[str], runtime: Runtime) -> list[Any]:
                 log.info("service %s not available", spec)
                 continue
             raise
-        services.append(getattr(module, cls_name)(runtime))
+        cls = getattr(module, cls_name)
+        try:
+            services.append(cls(runtime))
+        except Exception as exc:  # construction boundary: like a start (see Runtime.start)
+            log.debug("service %s could not be built", cls_name, exc_info=True)
+            for built in reversed(services):
+                with contextlib.suppress(Exception):
+                    built.stop()
+            raise StartError.of(cls, exc) from exc
     return services
 
 

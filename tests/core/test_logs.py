@@ -58,6 +58,24 @@ def test_uncaught_exceptions_leave_a_crash_report(tmp_path: Path) -> None:
     assert "SQLite" in texts
 
 
+def test_a_crash_report_that_cannot_be_written_leaves_the_traceback_alone(
+        tmp_path: Path) -> None:
+    """A full disk refuses the report too (seen: "Error in sys.excepthook" and two tracebacks
+    on a station started on a full disk); a file where the folder should be refuses alike."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    code = ("from pathlib import Path\nfrom hmi.logs import install_crash_reports\n"
+            f"install_crash_reports(Path({str(blocked)!r}))\n"
+            "raise ValueError('main went down')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert proc.returncode == 1
+    assert "crash report not written ([Errno 20] Not a directory" in proc.stderr
+    assert "Error in sys.excepthook" not in proc.stderr
+    assert proc.stderr.count("Traceback") == 1
+    assert proc.stderr.rstrip().endswith("ValueError: main went down")
+
+
 def test_long_runs_log_to_a_rotating_file_beside_the_data(tmp_path: Path) -> None:
     project = tmp_path / "p.toml"
     project.write_text('[project]\nname = "log"\n[[devices]]\nname = "d"\nprotocol = "sim"\n'

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from drivers.base import WriteStatus
+from hmi.cli.main import main
 from hmi.project import load_project
 from hmi.runtime import Runtime
 from hmi.tags import Quality, Sample
@@ -249,3 +250,16 @@ def test_a_start_error_is_one_line_and_bad_input_only_for_the_project(tmp_path: 
         error = StartError.of(service, exc)
     assert error.bad_input
     assert str(error) == "HistorianService could not start: the service's own wrapper"
+
+
+def test_a_service_that_cannot_be_built_is_a_start_error_too(project, data_dir, capsys) -> None:
+    """On a full disk with a fresh data directory the security database cannot even be
+    created while the services are built (a traceback and exit 1 before); a directory in its
+    place is the same refusal without the disk."""
+    (data_dir / "security.db").mkdir()
+    assert main(["run", str(project.path), "--headless", "--for", "1",
+                 "--data", str(data_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err == "hmi: cannot start: SecurityService could not start: unable to open " \
+                  "database file\n"
+    assert not [t for t in threading.enumerate() if t.name.startswith("hmi-")]
