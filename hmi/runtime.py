@@ -31,7 +31,7 @@ from drivers.base import WriteResult, WriteStatus
 from hmi.clock import ClockStep, StationClock
 from hmi.device_runner import DeviceRunner
 from hmi.paths import data_dir as default_data_dir
-from hmi.project import Project
+from hmi.project import Project, ProjectInvalid
 from hmi.station.config import STATION
 from hmi.station.monitor import StationMonitor
 from hmi.tags import Reason, Sample, Scalar, TagStore, bad
@@ -50,7 +50,40 @@ _STOP = object()
 
 class StartError(Exception):
     """A service could not start (e.g. its database is locked by another station). Everything
-    already started has been stopped again; the message says which service and why."""
+    already started has been stopped again; the message says which service and why, in one
+    line. `bad_input`: the project is at fault (the CLI exits 2, which a service manager does
+    not retry); otherwise the machine is (a full disk, an I/O error, a lock held by another
+    program: exit 1, and the station is restarted once the cause is gone)."""
+
+    def __init__(self, message: str, bad_input: bool = False) -> None:
+        super().__init__(message)
+        self.bad_input = bad_input
+
+    @classmethod
+    def of(cls, service: object, exc: BaseException) -> StartError:
+        """`service`: the service or its class."""
+        name = service.__name__ if isinstance(service, type) else type(service).__name__
+        return cls(f"{name} could not start: {first_line(exc)}",
+                   bad_input=any(isinstance(e, ProjectInvalid) for e in _chain(exc)))
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's own first line: SQLAlchemy's wrapper gives way to the sqlite3 error inside,
+    without its "[SQL: CREATE TABLE ...]" text."""
+    orig = getattr(exc, "orig", None)  # sqlalchemy.exc.DBAPIError
+    if isinstance(orig, BaseException):
+        exc = orig
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
 
 
 class Service(Protocol):
@@ -62,7 +95,9 @@ class Service(Protocol):
 
 
 def load_services(names: Iterable[str], runtime: Runtime) -> list[Any]:
-    """Instantiate services by `module:Class`; a module not yet in this build is skipped."""
+    """Instantiate services by `module:Class`; a module not yet in this build is skipped.
+    A service that cannot be built (its database cannot be opened: a full disk on a fresh
+    data directory) is a `StartError`, one line, as one that cannot start."""
     services = []
     for spec in names:
         module_name, _, cls_name = spec.partition(":")
@@ -73,7 +108,15 @@ def load_services(names: Iterable[str], runtime: Runtime) -> list[Any]:
                 log.info("service %s not available", spec)
                 continue
             raise
-        services.append(getattr(module, cls_name)(runtime))
+        cls = getattr(module, cls_name)
+        try:
+            services.append(cls(runtime))
+        except Exception as exc:  # construction boundary: like a start (see Runtime.start)
+            log.debug("service %s could not be built", cls_name, exc_info=True)
+            for built in reversed(services):
+                with contextlib.suppress(Exception):
+                    built.stop()
+            raise StartError.of(cls, exc) from exc
     return services
 
 
@@ -137,7 +180,7 @@ class Runtime:
                     with contextlib.suppress(Exception):
                         done.stop()
                 self._started = False
-                raise StartError(f"{type(service).__name__} could not start: {exc}") from exc
+                raise StartError.of(service, exc) from exc
             started.append(service)
         self._dispatch.start()
         self.monitor.start()

@@ -2,14 +2,16 @@
 # Build the one-folder app dist/hmi-station/ and its Linux tarball from a clean clone:
 #   installer/build.sh        (about a minute or two; not part of the test run)
 # It makes its own venv (build/installer-venv) from pyproject.toml plus PyInstaller, so the
-# build does not depend on the developer's environment. Then run installer/smoke.sh.
+# build does not depend on the developer's environment, with the exact versions pinned in
+# installer/constraints.txt, so two builds of one commit carry the same libraries. Then run
+# installer/smoke.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 venv=build/installer-venv
 started=$(date +%s)
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q . "pyinstaller>=6.10,<7"
+"$venv/bin/pip" install -q -c installer/constraints.txt . "pyinstaller>=6.10,<7"
 rm -rf build/pyinstaller dist/hmi-station
 (cd installer && "../$venv/bin/pyinstaller" --noconfirm --clean --log-level WARN \
     --workpath ../build/pyinstaller --distpath ../dist hmi-station.spec)

@@ -97,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
             print(error, file=sys.stderr)
         print(f"hmi: {len(exc.errors)} problem(s) in the project file", file=sys.stderr)
         return 2
-    except StartError as exc:
+    except StartError as exc:  # 1 unless the project is at fault: a service manager
+        # restarts the station once the disk has space or the lock is gone
         print(f"hmi: cannot start: {exc}", file=sys.stderr)
-        return 2
+        return 2 if exc.bad_input else 1
     except CliError as exc:
         print(f"hmi: error: {exc}", file=sys.stderr)
         return 2

@@ -139,7 +139,7 @@ def run_gui(project: Project | Path | str, data: str | None = None,
     """Run the station with its window until closed, Ctrl+C, SIGTERM or `duration` seconds.
     `project` is a loaded Project (the CLI has validated it: a 10,000-tag file takes over a
     second to parse, so it is parsed once) or a path. Raises ProjectInvalid / StartError for
-    the CLI to turn into exit 2.
+    the CLI to turn into exit 2 / exit 1 (2 only when `StartError.bad_input`).
 
     Nobody is logged in at start: the window asks (the first-admin dialog while there are no
     users, else the login dialog; both non-modal, the station annunciates meanwhile).

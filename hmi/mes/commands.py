@@ -12,7 +12,7 @@ its events are written in one transaction either way.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from hmi.mes.core import MesCommandError, MesCore
@@ -63,12 +63,15 @@ def apply(core: MesCore, action: str, args: dict[str, Any], user: str,
     raise MesCommandError(f"unknown action {action!r}")
 
 
-def run_pending(core: MesCore, wake: Callable[[], None] | None = None
-                ) -> list[tuple[int, str, str]]:
+def run_pending(core: MesCore, wake: Callable[[], None] | None = None,
+                skip: Collection[int] = ()) -> list[tuple[int, str, str]]:
     """Apply every queued command (service side). Returns the answers (id, status, result),
-    to be recorded with `finish()` only after the cycle's commit made the changes durable."""
+    to be recorded with `finish()` only after the cycle's commit made the changes durable.
+    `skip`: commands applied already whose answers wait for the disk (never applied twice)."""
     answers = []
     for cmd in core.store.pending_commands():
+        if cmd["id"] in skip:
+            continue
         if time.time() - cmd["ts"] > COMMAND_TTL_S:
             answers.append((cmd["id"], "expired", "not applied: too old"))
             continue

@@ -30,6 +30,7 @@ from hmi.mes.reasons import ReasonTree
 from hmi.mes.states import UNKNOWN
 from hmi.mes.store import DOWNTIME_COLUMNS, MesStore
 from hmi.tags import Quality, Sample, iso_utc
+from hmi.writebuffer import is_disk_trouble
 
 log = logging.getLogger(__name__)
 TAIL_BATCH = 5000  # journal rows turned into events per cycle, at most
@@ -114,6 +115,7 @@ class MesCore:
         self.cursor = int(self.store.meta("alarm_cursor", 0) or 0)
         self.depth, self.bytes, self.oldest = self.store.pending_totals()
         self.write_error = ""
+        self._failing_since = 0.0  # time.monotonic() when writing stopped
         self.changed: set[str] = set()
         self._restore(now)
 
@@ -365,6 +367,11 @@ class MesCore:
         return self.oee(line, tracker.wo_started, None, tracker.context["work_order"])
 
     # ---- writing --------------------------------------------------------------------------
+    def beat(self, wall: float, pid: int) -> None:
+        """The running station's heartbeat, written with the next commit: one transaction per
+        cycle, so a full disk fails in one place and is said once (issue 11)."""
+        self.fx.heartbeat = (wall, pid)
+
     def commit(self) -> bool:
         """Write what this cycle changed in one transaction. False (everything kept for the
         next try) if the file cannot be written, e.g. a full disk."""
@@ -380,13 +387,11 @@ class MesCore:
                     events = []
                 count, size = MesStore.append_events(db, events, self.source, now)
         except sqlite3.Error as exc:
-            if str(exc) != self.write_error:
-                log.exception("mes.db cannot be written: %d event(s) kept in memory and "
-                              "retried each cycle", len(fx.events))
-            self.write_error = str(exc)
+            self.write_failed(exc)
             return False
         if self.write_error:
-            log.warning("mes.db writable again")
+            log.warning("mes: writing resumed after %.1f s: %d event(s) caught up from memory, "
+                        "nothing lost", time.monotonic() - self._failing_since, count)
         self.write_error = ""
         self.fx = Effects()
         self.changed |= fx.changed
@@ -398,12 +403,30 @@ class MesCore:
                 self.oldest = now
         return True
 
-    def stop(self) -> None:
-        """The station stops: states become unknown from now, open downtimes end."""
+    def write_failed(self, exc: sqlite3.Error) -> None:
+        """Said once per outage, without a traceback when it is the disk or a lock (issue 11:
+        a full disk printed a traceback every second); a bug in the rows keeps its traceback."""
+        if not self.write_error:
+            self._failing_since = time.monotonic()
+            if is_disk_trouble(exc):
+                log.error("mes: writing stopped: %s; holding %d event(s) and the production "
+                          "records in memory and retrying each cycle", exc, len(self.fx.events))
+        if not is_disk_trouble(exc) and str(exc) != self.write_error:
+            log.error("mes.db cannot be written: %d event(s) kept in memory and retried each "
+                      "cycle", len(self.fx.events), exc_info=exc)
+        self.write_error = str(exc)
+
+    def held_events(self) -> int:
+        """Events made but not yet in mes.db (more than 0 only while it refuses writes)."""
+        return len(self.fx.events)
+
+    def stop(self) -> bool:
+        """The station stops: states become unknown from now, open downtimes end. False if
+        mes.db refused the last commit."""
         now = self.clock()
         for tracker in self.lines.values():
             tracker.station_stopped(now, self.fx)
-        self.commit()
+        return self.commit()
 
     def after_ack(self, count: int, freed: int) -> None:
         self.depth = max(0, self.depth - count)

@@ -32,11 +32,13 @@ class Effects:
     wo_started: list[tuple[str, str, str, str, float]] = field(default_factory=list)
     wo_completed: list[tuple[str, float, float]] = field(default_factory=list)  # line, s, end
     meta: dict[str, Any] = field(default_factory=dict)
+    heartbeat: tuple[float, int] | None = None  # wall clock, pid: the running station's beat
     changed: set[str] = field(default_factory=set)  # what listeners hear: context, state, ...
 
     def empty(self) -> bool:
         return not (self.events or self.states or self.counts or self.downtimes
-                    or self.contexts or self.wo_started or self.wo_completed or self.meta)
+                    or self.contexts or self.wo_started or self.wo_completed or self.meta
+                    or self.heartbeat)
 
     def write(self, db: sqlite3.Connection) -> list[PendingEvent]:
         """Write the records (inside the caller's transaction); returns every event in order,
@@ -59,6 +61,8 @@ class Effects:
                        (completed, line, started))
         if self.meta:
             MesStore.set_meta(db, self.meta)
+        if self.heartbeat:
+            MesStore.write_heartbeat(db, *self.heartbeat)
         events: list[PendingEvent] = []
         for item in self.events:
             if isinstance(item, PendingEvent):

@@ -244,7 +244,11 @@ class Sender:
             self._fail(f"the MES answered {accepted} for a batch of {len(batch)}")
             return "retry"
         if accepted:
-            await self._settle(self.sink.ack([p.seq for p in batch[:accepted]]))
+            if await self._settle(self.sink.ack([p.seq for p in batch[:accepted]])) is None:
+                # mes.db refused the ack (a full disk): the MES has the batch and gets it again
+                # (deduplicated by id) after a backoff, not in a loop (issue 11: 1,870 resends
+                # and as many log lines in 2 s)
+                return "retry"
             self.status.batches += 1
             self.status.events += accepted
             if self.status.last_error:

@@ -26,6 +26,7 @@ import copy
 import logging
 import os
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from hmi.mes.oee import OeeResult
 from hmi.mes.sender import Sender
 from hmi.mes.system_alarms import OUTBOX_TAG, WRITE_TAG
 from hmi.tags import Sample
+from hmi.writebuffer import is_disk_trouble
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -121,6 +123,7 @@ class MesService:
         self._lock = threading.Lock()
         self._snapshot: dict[str, Any] = {"lines": {}, "status": MesStatus(False)}
         self._alarm_inputs: dict[str, bool] = {}
+        self._answers: list[tuple[int, str, str]] = []  # CLI commands applied, not yet answered
         self._started = False
         self._closed = False
         if not self.active:
@@ -136,7 +139,8 @@ class MesService:
         if self._started or self.core is None:
             return
         self._started = True
-        self.core.store.beat(time.time(), os.getpid(), self.clock())
+        self.core.beat(time.time(), os.getpid())
+        self.core.commit()  # a full disk at start: the station runs, MES holds and retries
         self._thread.start()
         if self.sender is not None:
             self.sender.start()
@@ -151,11 +155,22 @@ class MesService:
         if self._started:
             self._queue.put(_STOP)
             self._thread.join(15.0)
-        if self.core is not None:
-            if not self._started:
-                self.core.commit()
-            self.core.store.clear_heartbeat()
-            self.core.close()
+        core = self.core
+        if core is None:
+            return
+        if not self._started:
+            core.commit()
+        refused = core.write_error
+        try:  # a full disk or a lock must not skip the close: one line, the file closed
+            core.store.clear_heartbeat()
+        except sqlite3.DatabaseError as exc:
+            refused = refused or str(exc)
+        finally:
+            core.close()
+        if refused:
+            log.error("mes: stopped while mes.db refuses writes (%s): %d event(s) held in "
+                      "memory are not written (those made from alarm journal rows are made "
+                      "again at the next start)", refused, core.held_events())
 
     def on_batch(self, batch: list[Sample]) -> None:
         """Dispatch thread: hand the batch over and return."""
@@ -310,22 +325,26 @@ class MesService:
                 except queue.Empty:
                     break
             stopping = any(i is _STOP for i in items)
-            answers: list[tuple[int, str, str]] = []
             futures = self._handle(core, items)
             now = time.monotonic()
             try:
                 if now >= next_tick or stopping:
                     next_tick = now + self.period_s
                     core.tick()
-                    answers = commands.run_pending(core, self._wake)
+                    self._answers += commands.run_pending(
+                        core, self._wake, skip={a[0] for a in self._answers})
                 if now >= next_beat and not stopping:
                     next_beat = now + HEARTBEAT_S
-                    core.store.beat(time.time(), os.getpid(), self.clock())
-                if stopping:
-                    core.stop()
+                    core.beat(time.time(), os.getpid())
+                written = core.stop() if stopping else core.commit()
+                if written and self._answers:  # answered once the changes are durable
+                    commands.finish(core.store, self._answers)
+                    self._answers = []
+            except sqlite3.DatabaseError as exc:  # e.g. an answer refused by a full disk
+                if is_disk_trouble(exc):
+                    core.write_failed(exc)  # said once; kept and tried again next cycle
                 else:
-                    core.commit()
-                commands.finish(core.store, answers)
+                    log.exception("MES cycle failed")
             except Exception:  # thread boundary: log it, keep the station's MES thread alive;
                 # whatever was not committed stays in memory and is tried again next cycle
                 log.exception("MES cycle failed")

@@ -213,9 +213,13 @@ class MesStore:
         """The running station's heartbeat (`wall`: time.time(), which the CLI compares with
         its own clock) and the last moment its line states were known (the station clock)."""
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO mes_heartbeat (id, ts, pid) VALUES (1, ?, ?)",
-                       (wall, pid))
+            self.write_heartbeat(db, wall, pid)
             self.set_meta(db, {"last_seen": last_seen})
+
+    @staticmethod
+    def write_heartbeat(db: sqlite3.Connection, wall: float, pid: int) -> None:
+        db.execute("INSERT OR REPLACE INTO mes_heartbeat (id, ts, pid) VALUES (1, ?, ?)",
+                   (wall, pid))
 
     def clear_heartbeat(self) -> None:
         with self.lock:

@@ -4,6 +4,8 @@ on demand so tests (and people) can watch the station cope.
 
 - Deduplication survives the stub's own restarts: with `out`, every new event is appended to a
   JSON-lines file (flushed and fsynced before the answer) and the ids in it are read at start.
+  A write that fails (its own disk full) is undone and answered BadResourceUnavailable, said
+  once in the log: the station sends the batch again later.
 - `refuse_first` N: the first N calls answer BadResourceUnavailable (a busy MES).
 - `stall_s` S: a call stores its events, then waits S seconds before answering (a slow MES; a
   station whose `timeout_s` is shorter sees a lost acknowledgement). `stall_calls` limits how
@@ -20,6 +22,7 @@ on demand so tests (and people) can watch the station cope.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -59,6 +62,7 @@ class MesStub:
         self.certificate = certificate
         self.events: list[dict[str, Any]] = []  # stored, in arrival order, without copies
         self.ids: set[str] = set()
+        self.store_error = ""  # why the out file cannot be written, "" while it can
         self.calls = 0
         self.duplicates = 0
         self.refused = 0
@@ -74,7 +78,7 @@ class MesStub:
 
     def load(self) -> int:
         """Read what an earlier run stored (for dedup across restarts); returns events read."""
-        if self.out is None or not self.out.exists():
+        if self.out is None or not self.out.is_file():  # none yet (or a device: nothing)
             return 0
         count = 0
         with self.out.open(encoding="utf-8") as handle:
@@ -146,22 +150,34 @@ class MesStub:
         if not isinstance(batch, list):
             self.refused += 1
             return ua.StatusCode(ua.StatusCodes.BadInvalidArgument)
-        accepted, new = 0, []
+        accepted, new, fresh = 0, [], set()
         for event in batch:
             if not isinstance(event, dict) or not isinstance(event.get("id"), str):
                 break
             if self.poison and event.get("type") == self.poison:
                 break
-            if event["id"] in self.ids:
+            if event["id"] in self.ids or event["id"] in fresh:
                 self.duplicates += 1
             else:
-                self.ids.add(event["id"])
+                fresh.add(event["id"])
                 new.append(event)
             accepted += 1
         if accepted == 0 and batch:
             self.refused += 1
             return ua.StatusCode(ua.StatusCodes.BadInvalidArgument)
-        self._store(new)
+        try:
+            self._store(new)
+        except OSError as exc:  # its own disk is full: a busy MES, the station sends again
+            if not self.store_error:
+                log.warning("MES stub: cannot store events (%s): answering "
+                            "BadResourceUnavailable until it can", exc)
+            self.store_error = str(exc)
+            self.refused += 1
+            return ua.StatusCode(ua.StatusCodes.BadResourceUnavailable)
+        if self.store_error:
+            log.warning("MES stub: storing events again")
+            self.store_error = ""
+        self.ids |= fresh
         if self.stall_s > 0 and (self.stall_calls is None or self.stalls < self.stall_calls):
             self.stalls += 1
             self.stalling.set()
@@ -172,10 +188,22 @@ class MesStub:
         return [ua.Variant(accepted, ua.VariantType.Int32)]
 
     def _store(self, new: list[dict[str, Any]]) -> None:
-        if new and self._handle is not None:
-            self._handle.write("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in new))
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
+        """Append to the file (fsynced) first, then to memory. A failed write is undone (the
+        file cut back, the handle reopened), so no half line or stale buffer lands later."""
+        if new and self.out is not None and self._handle is not None:
+            start = self._handle.tell()
+            try:
+                self._handle.write("".join(json.dumps(e, separators=(",", ":")) + "\n"
+                                           for e in new))
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+            except OSError:
+                with contextlib.suppress(OSError, ValueError):
+                    self._handle.close()  # its buffer cannot be flushed: dropped
+                with contextlib.suppress(OSError):
+                    os.truncate(self.out, start)
+                self._handle = self.out.open("a", encoding="utf-8")
+                raise
         with self.received:
             self.events.extend(new)
             self.received.notify_all()

@@ -16,6 +16,7 @@ import concurrent.futures
 import contextlib
 import hashlib
 import logging
+import sqlite3
 import threading
 import time
 from typing import Any
@@ -86,8 +87,13 @@ class SecurityService:
         self._started = False
         self._stop.set()
         self._thread.join(10.0)
-        station_commands.clear_heartbeat(self.security.db)
-        self.security.close()
+        try:  # a full disk or a lock must not skip the close (issue 11)
+            station_commands.clear_heartbeat(self.security.db)
+        except sqlite3.DatabaseError as exc:
+            log.warning("security: heartbeat not cleared at stop (%s); the CLI sees the "
+                        "station as stopped %g s later", exc, station_commands.ALIVE_S)
+        finally:
+            self.security.close()
 
     def on_batch(self, batch: list[Sample]) -> None:
         """Process values are not the security layer's business."""

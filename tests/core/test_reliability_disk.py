@@ -2,10 +2,13 @@
 
 A real `SQLITE_FULL` comes from `PRAGMA max_page_count` on the writer's own connection (the
 database cannot grow past its current size, exactly as on a full disk); lifting the limit is
-"space returns". No mocks: real SQLite files in tmp_path, the real writer thread."""
+"space returns". A real `SQLITE_IOERR` comes from a process whose file size limit is 0
+(`tests/core/ioerror_historian.py`). No mocks: real SQLite files in tmp_path, the real writer
+thread."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -276,3 +279,27 @@ def test_history_is_shed_before_any_journal_row(tmp_path: Path) -> None:
         other.close()
         hist.stop()
         journal.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+def test_an_io_error_holds_rows_says_so_once_and_catches_up(tmp_path: Path) -> None:
+    """Every write refused by the kernel (EFBIG: SQLite's "disk I/O error") for a while:
+    the rows are held, one line says why, one says how many were caught up, none is lost."""
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-m", "tests.core.ioerror_historian",
+                           str(tmp_path / "history.db")], cwd=root, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    failing, resumed = (json.loads(line) for line in proc.stdout.splitlines())
+    assert failing == {"phase": "failing", "state": "holding in memory",
+                       "error": "disk I/O error", "held": 600, "flushed": False}
+    assert (resumed["flushed"], resumed["state"], resumed["error"]) == (True, "writing", "")
+    assert (resumed["held"], resumed["dropped"]) == (0, 0)
+    assert resumed["a"] == resumed["b"] == [float(i) for i in range(310)]  # in order, all
+    said = [line for line in proc.stderr.splitlines() if not line.startswith("INFO ")]
+    assert said == [
+        "ERROR hmi.historian.writer: history: writing stopped: disk I/O error; holding samples "
+        "in memory (up to 1000000 rows / 200 MB) and retrying",
+        said[1]]
+    assert said[1].startswith("WARNING hmi.historian.writer: history: writing resumed after ")
+    assert said[1].endswith(": 600 rows caught up from memory, nothing lost")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from drivers.base import WriteStatus
+from hmi.cli.main import main
 from hmi.project import load_project
 from hmi.runtime import Runtime
 from hmi.tags import Quality, Sample
@@ -199,11 +200,66 @@ def test_a_service_that_cannot_start_stops_the_others_and_says_why(
         with pytest.raises(StartError, match=r"HistorianService could not start: .*locked"):
             runtime.start()
         assert not [t for t in threading.enumerate() if t.name.startswith("hmi-")]
+        # 1, not 2 (bad input): systemd's RestartPreventExitStatus=2 would never retry
         assert main(["run", str(project.path), "--headless", "--for", "1",
-                     "--data", str(data_dir)]) == 2
+                     "--data", str(data_dir)]) == 1
         err = capsys.readouterr().err
         assert "hmi: cannot start: HistorianService could not start" in err
         assert "Traceback" not in err
     finally:
         blocker.rollback()
         blocker.close()
+
+
+def test_a_start_error_is_one_line_and_bad_input_only_for_the_project(tmp_path: Path) -> None:
+    """A real SQLAlchemy error (the historian creates its tables through it) carries the SQL
+    on more lines; the station says the sqlite3 error's one line. A lock is the machine's
+    fault (exit 1, retried by a service manager), a project error is bad input (exit 2)."""
+    import sqlite3
+
+    import sqlalchemy
+    from sqlalchemy import create_engine, text
+
+    from hmi.historian.service import HistorianService
+    from hmi.project import ProjectInvalid
+    from hmi.runtime import StartError
+
+    path = tmp_path / "history.db"
+    blocker = sqlite3.connect(path)
+    blocker.execute("CREATE TABLE hold (x)")
+    blocker.execute("BEGIN EXCLUSIVE")
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0})
+    try:
+        with pytest.raises(sqlalchemy.exc.OperationalError) as info, engine.begin() as conn:
+            conn.execute(text("CREATE TABLE samples (tag_id INTEGER, t REAL)"))
+    finally:
+        engine.dispose()
+        blocker.rollback()
+        blocker.close()
+    assert "[SQL: CREATE TABLE" in str(info.value)
+    service = object.__new__(HistorianService)
+    error = StartError.of(service, info.value)
+    assert str(error) == "HistorianService could not start: database is locked"
+    assert not error.bad_input
+    try:
+        try:
+            load_project(tmp_path / "missing.toml")
+        except ProjectInvalid as exc:
+            raise RuntimeError("the service's own wrapper") from exc
+    except RuntimeError as exc:
+        error = StartError.of(service, exc)
+    assert error.bad_input
+    assert str(error) == "HistorianService could not start: the service's own wrapper"
+
+
+def test_a_service_that_cannot_be_built_is_a_start_error_too(project, data_dir, capsys) -> None:
+    """On a full disk with a fresh data directory the security database cannot even be
+    created while the services are built (a traceback and exit 1 before); a directory in its
+    place is the same refusal without the disk."""
+    (data_dir / "security.db").mkdir()
+    assert main(["run", str(project.path), "--headless", "--for", "1",
+                 "--data", str(data_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err == "hmi: cannot start: SecurityService could not start: unable to open " \
+                  "database file\n"
+    assert not [t for t in threading.enumerate() if t.name.startswith("hmi-")]

@@ -16,8 +16,10 @@ from hmi.cli.core import _status_line
 from hmi.cli.main import main
 from hmi.historian.query import HistoryReader
 from hmi.historian.service import HistorianService
+from hmi.mes.service import MesService
 from hmi.project import ProjectInvalid, load_project
 from hmi.runtime import Runtime
+from hmi.security.service import SecurityService
 from hmi.tags import Quality, Sample
 from tests.conftest import wait_until
 
@@ -249,27 +251,51 @@ on_delay_s = 0
         journal.close()
 
 
+LINE = """
+[[lines]]
+name = "Line1"
+running_tag = "Level"
+"""
+
+
 def test_stopping_with_a_full_disk_ends_cleanly(tmp_path: Path, data_dir: Path,
                                                 caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    runtime = Runtime(load_project(write(tmp_path)), data_dir)
+    runtime = Runtime(load_project(write(tmp_path, LINE)), data_dir)  # every service running
     runtime.start()
     hist, alarms = service(runtime, HistorianService), service(runtime, AlarmService)
     writer = hist.historian.writer
     runtime.wait_first_cycle(5)
     writer.call(lambda: _cap(writer._conn, True))
     alarms.call(lambda m: _cap(alarms.journal._db, True)).result(5)
+    mes = service(runtime, MesService)
+    mes.call(lambda core: _cap(core.store.db, True)).result(5)
+    security = service(runtime, SecurityService).security.db
+    with security.lock:  # its heartbeat row is rewritten in place, so a cap alone passes;
+        _cap(security.conn, True)  # another program holding the lock refuses it too
+        security.conn.execute("PRAGMA busy_timeout=0")
+    blocker = sqlite3.connect(data_dir / "security.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
     for i in range(300):
         alarms.station_event(f"test row {i}", i)
     now = runtime.clock()
     hist.historian.submit([Sample("Spare.Value", float(i), now + i * 0.001) for i in range(3000)])
     wait_until(lambda: runtime.tags.value("$station.historian.failing")
                and runtime.tags.value("$station.journal.failing"), 20)
-    runtime.stop()  # no exception, no "cannot rollback - no transaction is active"
+    mes.call(lambda core: [core.set_context(None, {"work_order": f"WO{i}", "lot": "L" * 200})
+                           for i in range(40)]).result(5)  # rows the capped pages cannot take
+    try:
+        wait_until(lambda: "full" in mes.status().write_error, 10)
+        runtime.stop()  # no exception, no "cannot rollback - no transaction is active"
+    finally:
+        blocker.close()
+        runtime.stop()
+    assert security._closed  # closed although its heartbeat could not be cleared
     said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len([m for m in said if m.startswith("history: stopped while the database refuses")
                 ]) == 1, said
     assert len([m for m in said if m.startswith(
         "alarm journal: stopped while the database refuses")]) == 1, said
+    assert len([m for m in said if m.startswith("mes: stopped while mes.db refuses")]) == 1
     assert not any("cannot rollback" in m or "failed to stop" in m for m in said), said
     assert not any(r.exc_info for r in caplog.records)
