@@ -57,6 +57,9 @@ class LineTracker:
         self.wo_reject = int(saved.get("wo_reject", 0))
         self.total_good = int(saved.get("total_good", 0))
         self.total_reject = int(saved.get("total_reject", 0))
+        # The end of the last shift summarised: a clock stepped back over a shift end crosses
+        # it again, and a second `shift.summary` (a new id) is one the MES cannot deduplicate.
+        self.summarised_until = float(saved.get("summarised_until") or 0.0)
         last = saved.get("counters", {})
         self.counters = {f: CounterTracker(bits.get(f, 32), last.get(f))
                          for f in COUNTER_FIELDS if getattr(cfg, f)}
@@ -81,6 +84,7 @@ class LineTracker:
         return {**self.context, "wo_started": self.wo_started, "wo_good": self.wo_good,
                 "wo_reject": self.wo_reject, "total_good": self.total_good,
                 "total_reject": self.total_reject, "updated": now,
+                "summarised_until": self.summarised_until,
                 "counters": {f: c.last for f, c in self.counters.items()}}
 
     def _event(self, fx: Effects, kind: str, ts: float, data: dict[str, Any],
@@ -301,7 +305,9 @@ class LineTracker:
             previous = self.downtime["id"]
             self._end_downtime(at, fx, split=True)
         for ended in self.calendar.instances(at - 1.0, at):
-            if ended.end == at:
+            if ended.end == at and ended.end > self.summarised_until:
+                self.summarised_until = ended.end
+                fx.contexts[self.name] = self.persisted(at)
                 shift_ended(self, ended)
         if shift is None or self.state not in STOP_STATES or self.downtime is not None:
             return

@@ -212,3 +212,27 @@ def test_clock_stepped_back_keeps_seq_order_and_no_negative_time(tmp_path: Path)
     result = c.oee("Line1", clock.now - 7200, clock.now + 7200)
     assert min(result.apt_s, result.adet_s, result.pbt_s, result.pq) >= 0
     c.close()
+
+
+def test_clock_stepped_back_over_a_shift_end_gives_one_summary(tmp_path: Path) -> None:
+    # NTP steps the clock back over 14:00: the boundary is crossed again, in this run and
+    # after a restart; the MES must still get exactly one shift.summary for Early.
+    day = days_ago(3)
+    proj = _shift_project(tmp_path, WEEKDAYS[day.weekday()])
+    clock = Clock(utc(day, 13, 50))
+    c = core(tmp_path, proj, clock)
+    c.set_context("Line1", {"work_order": "WO1", "product": "P30"})
+    feed(c, Run=True, Fault=False, FaultCode=0, Good=0, Reject=0)
+    advance(c, clock, utc(day, 14, 10))
+    clock.now = utc(day, 13, 55)  # stepped back 15 min, over the shift end
+    advance(c, clock, utc(day, 14, 10))
+    c.commit()
+    c.close()
+    clock.now = utc(day, 13, 58)  # a restart on a clock that is behind again
+    c = core(tmp_path, proj, clock)
+    advance(c, clock, utc(day, 14, 10))
+    c.commit()
+    summaries = [e for e in outbox(c) if e["type"] == "shift.summary"]
+    assert len(summaries) == 1
+    assert summaries[0]["data"]["start"].startswith(f"{day.isoformat()}T06:00")
+    c.close()
