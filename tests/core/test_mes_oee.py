@@ -11,6 +11,7 @@ import pytest
 from hmi.cli.main import main
 from hmi.mes.config import WEEKDAYS
 from hmi.mes.oee import factors
+from hmi.tags import iso_utc
 from tests.core.mes_helpers import Clock, advance, core, days_ago, feed, outbox, project, utc
 
 
@@ -84,6 +85,15 @@ def test_issue_case_through_tracking_events_and_cli(tmp_path: Path, capsys) -> N
     assert (rows[0]["availability"], rows[0]["effectiveness"], rows[0]["quality"],
             rows[0]["oee"]) == (0.8326, 0.8939, 0.95, 0.707)
     assert rows[0]["window"] == "shift Early"
+    # the same window as a range (--from/--to, ISO-8601 UTC) gives the same figures
+    assert main(["oee", str(proj.path), "--from", iso_utc(utc(day, 6)), "--to",
+                 iso_utc(utc(day, 14)), "--json", "--data", str(tmp_path / "data")]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 1
+    assert (rows[0]["pbt_s"] / 60, rows[0]["apt_s"] / 60, rows[0]["pq"], rows[0]["gq"]) == (
+        430, 358, 640, 608)
+    assert (rows[0]["availability"], rows[0]["effectiveness"], rows[0]["quality"],
+            rows[0]["oee"]) == (0.8326, 0.8939, 0.95, 0.707)
 
 
 @pytest.mark.parametrize(("loss", "apt_min", "adet_s"), [("performance", 60, 0.0),
