@@ -66,6 +66,9 @@ class ProductionSettings(_Strict):
     microstop_loss: Literal["performance", "availability"] = "performance"
     reason_required_s: float = Field(300.0, ge=0)  # stops longer than this need a reason
     count_interval_s: float = Field(60.0, ge=1, le=86400)  # production.count at most this often
+    # A counter rising faster than this many times the ideal rate is a preset or a bad
+    # reading, not production (3 -> 40000 is not 39,997 bottles); 0: no bound.
+    max_count_rate: float = Field(10.0, ge=0)
 
     @field_validator("timezone")
     @classmethod

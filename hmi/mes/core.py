@@ -103,7 +103,7 @@ class MesCore:
                 bits[fld] = cfg.counter_bits or BITS_OF_TYPE.get(tag.type if tag else "", 32)
             tracker = LineTracker(cfg, _asset(model.project.asset, cfg.asset), self.calendar,
                                   self.reasons, self.settings, bits, contexts.get(cfg.name),
-                                  now)
+                                  now, {p.code: p.ideal_cycle_s for p in model.products})
             self.lines[cfg.name] = tracker
             for fld, tag in cfg.tag_fields().items():
                 self.routes.setdefault(tag, []).append((tracker, fld))

@@ -22,6 +22,7 @@ Clock-injected and free of I/O: `MesCore` feeds it tag values, alarm transitions
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +35,9 @@ from hmi.mes.reasons import ReasonTree
 from hmi.mes.states import STOP_STATES, UNKNOWN, derive
 from hmi.tags import iso_utc
 
+log = logging.getLogger(__name__)
 COUNTER_FIELDS = ("good_tag", "reject_tag", "total_tag")
+JUMP_WINDOW_S = 60.0  # the shortest time a counter increase is judged over
 CONTEXT_FIELDS = ("work_order", "product", "lot", "operator")
 
 
@@ -43,8 +46,10 @@ class LineTracker:
 
     def __init__(self, cfg: LineConfig, asset: str, calendar: ShiftCalendar,
                  reasons: ReasonTree, settings: ProductionSettings, bits: dict[str, int],
-                 saved: dict[str, Any] | None, now: float) -> None:
+                 saved: dict[str, Any] | None, now: float,
+                 ideal_cycles: dict[str, float] | None = None) -> None:
         saved = saved or {}
+        self.ideal_cycles = ideal_cycles or {}  # product -> ideal cycle time (s)
         self.cfg = cfg
         self.name = cfg.name
         self.asset = asset
@@ -57,10 +62,19 @@ class LineTracker:
         self.wo_reject = int(saved.get("wo_reject", 0))
         self.total_good = int(saved.get("total_good", 0))
         self.total_reject = int(saved.get("total_reject", 0))
+        # The end of the last shift summarised: a clock stepped back over a shift end crosses
+        # it again, and a second `shift.summary` (a new id) is one the MES cannot deduplicate.
+        self.summarised_until = float(saved.get("summarised_until") or 0.0)
         last = saved.get("counters", {})
         self.counters = {f: CounterTracker(bits.get(f, 32), last.get(f))
                          for f in COUNTER_FIELDS if getattr(cfg, f)}
         self._acc = dict.fromkeys(self.counters, 0)
+        # when each counter was last read: a jump is judged against the time it took; after a
+        # restart, the last record (the station was away, the PLC kept counting)
+        seen = saved.get("updated") if last else None
+        self._counter_seen: dict[str, float] = (
+            {f: float(seen) for f in self.counters} if seen is not None else {})
+        self.implausible_jumps = 0  # not yet reported in a production.count
         self.count_since = now
         self.inputs: dict[str, Any] = {}
         self.state: str | None = None
@@ -81,6 +95,7 @@ class LineTracker:
         return {**self.context, "wo_started": self.wo_started, "wo_good": self.wo_good,
                 "wo_reject": self.wo_reject, "total_good": self.total_good,
                 "total_reject": self.total_reject, "updated": now,
+                "summarised_until": self.summarised_until,
                 "counters": {f: c.last for f, c in self.counters.items()}}
 
     def _event(self, fx: Effects, kind: str, ts: float, data: dict[str, Any],
@@ -142,12 +157,33 @@ class LineTracker:
                 continue
             counter = self.counters.get(fld)
             if counter is not None:
-                self._acc[fld] += counter.update(value)
+                self._acc[fld] += self._plausible(fld, counter.update(value), now)
                 continue
             self.inputs[fld] = value
             if fld == "fault_code_tag" and self.downtime and not self.downtime["reason"]:
                 self._auto_reason(now, fx)
         self.evaluate(now, fx)
+
+    def ideal_cycle_s(self) -> float | None:
+        return self.ideal_cycles.get(self.context["product"]) or self.cfg.ideal_cycle_s
+
+    def _plausible(self, fld: str, delta: int, now: float) -> int:
+        """`delta`, or 0 when it is more than `max_count_rate` times the ideal rate allows in
+        the time since the previous reading (a PLC preset, a bad reading): the counter has
+        already taken the new value as its base, so counting goes on from there."""
+        seen = self._counter_seen.get(fld)
+        self._counter_seen[fld] = now
+        rate, ideal = self.settings.max_count_rate, self.ideal_cycle_s()
+        if delta <= 0 or rate <= 0 or not ideal or seen is None:
+            return delta
+        limit = rate * max(now - seen, JUMP_WINDOW_S) / ideal
+        if delta <= limit:
+            return delta
+        self.implausible_jumps += 1
+        log.warning("%s: %s jumped by %d in %.0f s (at most %d plausible at %g x the ideal "
+                    "rate): not counted as production, counting goes on from the new value",
+                    self.name, getattr(self.cfg, fld), delta, max(0.0, now - seen), limit, rate)
+        return 0
 
     def evaluate(self, now: float, fx: Effects) -> None:
         state = derive(self.inputs, self.cfg.state_map, bool(self.context["work_order"]),
@@ -301,7 +337,9 @@ class LineTracker:
             previous = self.downtime["id"]
             self._end_downtime(at, fx, split=True)
         for ended in self.calendar.instances(at - 1.0, at):
-            if ended.end == at:
+            if ended.end == at and ended.end > self.summarised_until:
+                self.summarised_until = ended.end
+                fx.contexts[self.name] = self.persisted(at)
                 shift_ended(self, ended)
         if shift is None or self.state not in STOP_STATES or self.downtime is not None:
             return
@@ -313,7 +351,7 @@ class LineTracker:
     def flush_counts(self, now: float, fx: Effects, force: bool = False) -> None:
         """Record the counts since the last flush (and a `production.count` event)."""
         good, reject = self._split()
-        if good or reject:
+        if good or reject or self.implausible_jumps:
             fx.counts.append((self.name, self.count_since, now, self.context["product"],
                               self.context["work_order"], good, reject))
             self.wo_good += good
@@ -324,7 +362,10 @@ class LineTracker:
                 "good": self.wo_good, "reject": self.wo_reject,
                 "total": self.wo_good + self.wo_reject, "delta_good": good,
                 "delta_reject": reject, "line_good": self.total_good,
-                "line_reject": self.total_reject, "microstops": self.microstops})
+                "line_reject": self.total_reject, "microstops": self.microstops,
+                **({"implausible_jumps": self.implausible_jumps}
+                   if self.implausible_jumps else {})})
+            self.implausible_jumps = 0
             fx.changed.add("counts")
         if good or reject or force or self.counters:
             fx.contexts[self.name] = self.persisted(now)

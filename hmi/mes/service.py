@@ -46,6 +46,7 @@ T = TypeVar("T")
 _STOP = object()
 HEARTBEAT_S = 1.0
 OEE_EVERY_S = 5.0
+STOP_DELIVER_S = 3.0  # at a clean stop, how long the sender may deliver the last events
 Listener = Callable[[frozenset[str]], None]
 
 
@@ -126,6 +127,8 @@ class MesService:
         self._answers: list[tuple[int, str, str]] = []  # CLI commands applied, not yet answered
         self._started = False
         self._closed = False
+        self._stopping = False  # stop() has begun
+        self._final = False  # the lines were stopped (set in hmi-mes)
         if not self.active:
             return
         self.core = MesCore(runtime.project, runtime.data_dir, self.clock)
@@ -146,9 +149,20 @@ class MesService:
             self.sender.start()
 
     def stop(self) -> None:
-        """Stop sending, record the lines' states as unknown from now, commit, close."""
-        if self._closed:
+        """Record the lines' states as unknown from now and commit; give the sender a bounded
+        moment to deliver those last events (a clean stop would otherwise leave the final
+        production.count and downtime.ended waiting for the next start); then stop it, close.
+        """
+        if self._closed or self._stopping:
             return
+        self._stopping = True  # samples from now on are not tracked: the line is "stopped"
+        if self.sender is not None and self._started:
+            try:
+                self.call(self._finish).result(5.0)
+            except (concurrent.futures.TimeoutError, RuntimeError):
+                log.warning("mes: the final commit did not finish in time")
+            else:
+                self._deliver_before_stop(STOP_DELIVER_S)
         self._closed = True
         if self.sender is not None and self._started:
             self.sender.stop()
@@ -172,9 +186,33 @@ class MesService:
                       "memory are not written (those made from alarm journal rows are made "
                       "again at the next start)", refused, core.held_events())
 
+    def _finish(self, core: MesCore) -> None:
+        """In `hmi-mes`: the station stops; later cycles only commit (no ticks, no samples),
+        so no event follows the lines' last `state.changed` to unknown."""
+        self._final = True
+        core.stop()
+
+    def _deliver_before_stop(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for the outbox to empty while the MES answers. Returns at
+        once when it is unreachable: nothing is lost, the events go at the next start."""
+        sender, core = self.sender, self.core
+        assert sender is not None
+        assert core is not None
+        sender.retry_now()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if core.depth <= 0:
+                return True
+            if not sender.status.connected and sender.status.last_error:
+                break
+            time.sleep(0.02)
+        log.info("mes: stopping with %d event(s) pending; they are sent at the next start",
+                 core.depth)
+        return False
+
     def on_batch(self, batch: list[Sample]) -> None:
         """Dispatch thread: hand the batch over and return."""
-        if self.core is not None and self._started:
+        if self.core is not None and self._started and not self._stopping:
             self._queue.put(batch)
 
     def call(self, fn: Callable[[MesCore], T]) -> concurrent.futures.Future[T]:
@@ -328,7 +366,7 @@ class MesService:
             futures = self._handle(core, items)
             now = time.monotonic()
             try:
-                if now >= next_tick or stopping:
+                if (now >= next_tick or stopping) and not self._final:
                     next_tick = now + self.period_s
                     core.tick()
                     self._answers += commands.run_pending(
@@ -336,7 +374,7 @@ class MesService:
                 if now >= next_beat and not stopping:
                     next_beat = now + HEARTBEAT_S
                     core.beat(time.time(), os.getpid())
-                written = core.stop() if stopping else core.commit()
+                written = core.stop() if stopping and not self._final else core.commit()
                 if written and self._answers:  # answered once the changes are durable
                     commands.finish(core.store, self._answers)
                     self._answers = []
@@ -374,6 +412,8 @@ class MesService:
                     futures.append((future, fn(core), None))
                 except Exception as exc:  # noqa: BLE001 - handed to the caller's future
                     futures.append((future, None, exc))
+                continue
+            if self._final:  # the lines are stopped: a late batch is not tracked
                 continue
             try:
                 core.on_samples(item)

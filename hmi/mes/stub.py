@@ -64,6 +64,7 @@ class MesStub:
         self.ids: set[str] = set()
         self.store_error = ""  # why the out file cannot be written, "" while it can
         self.calls = 0
+        self.batches: list[tuple[int, int]] = []  # (events, UTF-8 bytes) of each parsed call
         self.duplicates = 0
         self.refused = 0
         self.stalls = 0
@@ -147,6 +148,8 @@ class MesStub:
         except (TypeError, json.JSONDecodeError):
             self.refused += 1
             return ua.StatusCode(ua.StatusCodes.BadInvalidArgument)
+        if isinstance(batch, list):
+            self.batches.append((len(batch), len(text.encode("utf-8"))))
         if not isinstance(batch, list):
             self.refused += 1
             return ua.StatusCode(ua.StatusCodes.BadInvalidArgument)

@@ -12,7 +12,7 @@ import pytest
 from hmi.cli.main import main
 from hmi.runtime import Runtime
 from tests.conftest import wait_until
-from tests.core.mes_helpers import project
+from tests.core.mes_helpers import Clock, core, project
 from tests.core.security_helpers import cli_users
 
 SIM = """
@@ -123,3 +123,31 @@ def test_oee_and_mes_status_print_tables(tmp_path: Path, data_dir: Path,
     assert "not running" in out
     code, out, _ = run(capsys, "mes", "quarantine", p, "list")
     assert code == 0
+
+
+def test_quarantine_retry_with_seq_retries_only_that_event(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    proj = project(tmp_path)
+    clock = Clock(1_800_000_000.0)
+    c = core(tmp_path, proj, clock)
+    c.set_context("Line1", {"work_order": "WO1", "product": "P30", "lot": "L1"})
+    c.set_context("Line1", {"lot": "L2"})
+    c.commit()
+    seqs = [s for (s,) in c.store.select("SELECT seq FROM outbox ORDER BY seq")]
+    assert len(seqs) >= 2
+    first, second = seqs[0], seqs[1]
+    for seq in (first, second):
+        c.outbox.quarantine(seq, "refused by the MES: BadInvalidArgument", clock.now)
+    c.close()
+    p, data = str(proj.path), str(tmp_path / "data")
+    code, out, _ = run(capsys, "mes", "quarantine", p, "retry", "--seq", str(second),
+                       "--data", data)
+    assert code == 0
+    assert "1 event(s) back" in out
+    code, out, _ = run(capsys, "mes", "quarantine", p, "list", "--json", "--data", data)
+    assert [r["seq"] for r in json.loads(out)] == [first]  # the other one stays
+    c = core(tmp_path, proj, clock)
+    pending = [s for (s,) in c.store.select("SELECT seq FROM outbox ORDER BY seq")]
+    assert second in pending
+    assert first not in pending
+    c.close()

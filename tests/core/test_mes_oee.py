@@ -11,6 +11,7 @@ import pytest
 from hmi.cli.main import main
 from hmi.mes.config import WEEKDAYS
 from hmi.mes.oee import factors
+from hmi.tags import iso_utc
 from tests.core.mes_helpers import Clock, advance, core, days_ago, feed, outbox, project, utc
 
 
@@ -84,6 +85,15 @@ def test_issue_case_through_tracking_events_and_cli(tmp_path: Path, capsys) -> N
     assert (rows[0]["availability"], rows[0]["effectiveness"], rows[0]["quality"],
             rows[0]["oee"]) == (0.8326, 0.8939, 0.95, 0.707)
     assert rows[0]["window"] == "shift Early"
+    # the same window as a range (--from/--to, ISO-8601 UTC) gives the same figures
+    assert main(["oee", str(proj.path), "--from", iso_utc(utc(day, 6)), "--to",
+                 iso_utc(utc(day, 14)), "--json", "--data", str(tmp_path / "data")]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 1
+    assert (rows[0]["pbt_s"] / 60, rows[0]["apt_s"] / 60, rows[0]["pq"], rows[0]["gq"]) == (
+        430, 358, 640, 608)
+    assert (rows[0]["availability"], rows[0]["effectiveness"], rows[0]["quality"],
+            rows[0]["oee"]) == (0.8326, 0.8939, 0.95, 0.707)
 
 
 @pytest.mark.parametrize(("loss", "apt_min", "adet_s"), [("performance", 60, 0.0),
@@ -211,4 +221,28 @@ def test_clock_stepped_back_keeps_seq_order_and_no_negative_time(tmp_path: Path)
             assert e["data"]["duration_s"] >= 0
     result = c.oee("Line1", clock.now - 7200, clock.now + 7200)
     assert min(result.apt_s, result.adet_s, result.pbt_s, result.pq) >= 0
+    c.close()
+
+
+def test_clock_stepped_back_over_a_shift_end_gives_one_summary(tmp_path: Path) -> None:
+    # NTP steps the clock back over 14:00: the boundary is crossed again, in this run and
+    # after a restart; the MES must still get exactly one shift.summary for Early.
+    day = days_ago(3)
+    proj = _shift_project(tmp_path, WEEKDAYS[day.weekday()])
+    clock = Clock(utc(day, 13, 50))
+    c = core(tmp_path, proj, clock)
+    c.set_context("Line1", {"work_order": "WO1", "product": "P30"})
+    feed(c, Run=True, Fault=False, FaultCode=0, Good=0, Reject=0)
+    advance(c, clock, utc(day, 14, 10))
+    clock.now = utc(day, 13, 55)  # stepped back 15 min, over the shift end
+    advance(c, clock, utc(day, 14, 10))
+    c.commit()
+    c.close()
+    clock.now = utc(day, 13, 58)  # a restart on a clock that is behind again
+    c = core(tmp_path, proj, clock)
+    advance(c, clock, utc(day, 14, 10))
+    c.commit()
+    summaries = [e for e in outbox(c) if e["type"] == "shift.summary"]
+    assert len(summaries) == 1
+    assert summaries[0]["data"]["start"].startswith(f"{day.isoformat()}T06:00")
     c.close()

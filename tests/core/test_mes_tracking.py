@@ -178,7 +178,7 @@ counter_bits = 16
     c.lines["Line1"].flush_counts(clock.now, c.fx)
     c.commit()
     counts = [e["data"] for e in outbox(c) if e["type"] == "production.count"]
-    # +5 +6 (wrap) +15, reset to 0: +0, +3, +39997 (a jump up is a count), +10
+    # +5 +6 (wrap) +15, reset to 0: +0, +3, +39997 (no ideal cycle time: no jump bound), +10
     assert counts[-1]["good"] == 5 + 6 + 15 + 3 + 39997 + 10
     assert all(d["delta_good"] >= 0 for d in counts)
     c.close()
@@ -283,3 +283,35 @@ def test_mes_db_is_full_sync_wal(tmp_path: Path) -> None:
     c.close()
     with sqlite3.connect(tmp_path / "data" / "mes.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_an_implausible_counter_jump_is_not_production(tmp_path: Path, caplog) -> None:
+    # ideal 1 s per unit, max_count_rate 10 (the default): at most 600 units in a minute
+    proj = project(tmp_path, line="""
+[[lines]]
+name = "Line1"
+running_tag = "Run"
+good_tag = "Good"
+counter_bits = 16
+ideal_cycle_s = 1.0
+""")
+    clock = Clock(T0)
+    c = core(tmp_path, proj, clock)
+    c.set_context("Line1", {"work_order": "WO1"})
+    with caplog.at_level("WARNING", logger="hmi.mes.line"):
+        for value in (0, 3, 40000, 40010):  # a PLC preset to 40000, 10 s after 3
+            clock.now += 10
+            feed(c, Run=True, Good=value)
+    c.lines["Line1"].flush_counts(clock.now, c.fx)
+    clock.now += 3600  # an hour without a reading: 2,000 more is plausible (<= 36,000)
+    feed(c, Run=True, Good=42010)
+    c.lines["Line1"].flush_counts(clock.now, c.fx)
+    c.commit()
+    counts = [e["data"] for e in outbox(c) if e["type"] == "production.count"]
+    assert counts[0]["good"] == 3 + 10  # the jump is rebased, not counted
+    assert counts[0]["implausible_jumps"] == 1  # and visible to the MES
+    assert counts[1]["good"] == 3 + 10 + 2000
+    assert "implausible_jumps" not in counts[1]
+    jumps = [r for r in caplog.records if "jumped by 39997" in r.getMessage()]
+    assert len(jumps) == 1
+    c.close()

@@ -264,3 +264,27 @@ priority = "low"
               and e["data"]["alarm"] == "MES.OutboxOverLimit"]
     assert raised  # nothing dropped: the alarm about the outbox went through it too
     assert any(e["type"] == "workorder.started" and e["data"]["user"] == "olga" for e in events)
+
+
+def test_batch_bytes_limits_each_call(tmp_path: Path, stubs: Stubs) -> None:
+    # the server allows far more; the project's own batch_bytes is what splits
+    stub = stubs.start()
+    proj = mes_project(tmp_path, stub.url, "batch_bytes = 4096\nbatch_size = 500\n")
+    clock = Clock(T0)
+    c = core(tmp_path, proj, clock)
+    depth = fill(c, clock, 150)
+    c.commit()
+    total_bytes = c.store.pending_totals()[1]
+    assert total_bytes > 4 * 4096
+    sender = sender_for(c, tmp_path)
+    sender.start()
+    try:
+        assert stub.wait_for(depth, 30)
+    finally:
+        sender.stop()
+    assert sender.status.max_payload > 4096  # not the server's limit at work
+    assert len(stub.batches) >= total_bytes // 4096
+    assert all(size <= 4096 for _, size in stub.batches)
+    assert max(count for count, _ in stub.batches) < depth  # never all in one call
+    assert_gapless(stub.events)
+    c.close()
