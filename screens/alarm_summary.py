@@ -52,7 +52,7 @@ from widgets.alarm_filter import (
 )
 from widgets.alarm_style import paint_alarm_mark
 from widgets.alarm_table import COLUMN, AlarmMarkDelegate, AlarmTableModel
-from widgets.flow_layout import FlowLayout
+from widgets.flow_layout import FlowLayout, shrinkable_combo
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ class AlarmSummaryScreen(QWidget):
         self._add_areas(self._areas)
         self.area.setToolTip("area (and everything below it)")
         self.area.currentIndexChanged.connect(self._apply_filter)
-        _shrinkable(self.area, 12)
+        shrinkable_combo(self.area, 12)
         filters.addWidget(self.area, 2)
         self.priority_buttons: dict[str, QToolButton] = {}
         for number, priority in enumerate(PRIORITY_ORDER, 1):
@@ -180,7 +180,7 @@ class AlarmSummaryScreen(QWidget):
         for text, states in STATE_CHOICES:
             self.state.addItem(text, states)
         self.state.currentIndexChanged.connect(self._apply_filter)
-        _shrinkable(self.state, 10)
+        shrinkable_combo(self.state, 10)
         filters.addWidget(self.state, 1)
         layout.addLayout(filters)
 
@@ -475,9 +475,3 @@ class AlarmSummaryScreen(QWidget):
         self._blink.stop()
         super().hideEvent(event)
 
-
-def _shrinkable(combo: QComboBox, characters: int) -> None:
-    """A combo box as narrow as `characters` allow, not as wide as its longest entry (an area
-    path), so the filter row fits a 1280 px window; the open list still shows entries whole."""
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(characters)
