@@ -152,7 +152,7 @@ class AlarmSummaryScreen(QWidget):
         self.text.textChanged.connect(self._on_text_changed)
         self.text.returnPressed.connect(self._focus_table)
         self.text.setMinimumWidth(220)  # the placeholder says what it filters
-        filters.addWidget(self.text, 3)
+        filters.addWidget(self.text, 4)  # (at 3 its placeholder was cut at 1280 px)
         self.area = QComboBox(self)
         self.area.setObjectName("alarmFilterArea")
         self.area.addItem("All areas", "")
@@ -160,7 +160,7 @@ class AlarmSummaryScreen(QWidget):
         self.area.setToolTip("area (and everything below it)")
         self.area.currentIndexChanged.connect(self._apply_filter)
         shrinkable_combo(self.area, 12)
-        filters.addWidget(self.area, 2)
+        filters.addWidget(self.area, 1)
         self.priority_buttons: dict[str, QToolButton] = {}
         for number, priority in enumerate(PRIORITY_ORDER, 1):
             button = QToolButton(self)
