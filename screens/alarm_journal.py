@@ -51,6 +51,7 @@ from hmi.trends.ranges import RangeError, parse_range
 from widgets.alarm_filter import PRIORITY_ORDER, areas_with_parents
 from widgets.alarm_table import AlarmMarkDelegate
 from widgets.dialogs import open_nonmodal
+from widgets.flow_layout import FlowLayout, shrinkable_combo
 from widgets.journal_table import COLUMN, EVENT_TEXT, JournalTableModel
 
 DISPLAY_LIMIT = 20_000
@@ -160,7 +161,14 @@ class AlarmJournalScreen(QWidget):
     def _build(self, areas: list[str]) -> None:
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        row = QHBoxLayout()
+        # two groups (range, filters) that wrap onto a second row in a narrow window: in one
+        # row they were about 1,100 px wide, and once the journal had been opened the screen
+        # stack (as wide as its widest screen) squeezed the navigation tree at 1280 px
+        self.filter_groups = QWidget(self)
+        flow = FlowLayout(self.filter_groups, spacing=12)
+        range_group = QWidget(self.filter_groups)
+        row = QHBoxLayout(range_group)
+        row.setContentsMargins(0, 0, 0, 0)
         self.range = QComboBox(self)
         self.range.setObjectName("journalRange")
         for text, kind in RANGES:
@@ -199,10 +207,17 @@ class AlarmJournalScreen(QWidget):
         self.state.addItem("All states", None)
         for state in State:
             self.state.addItem(state.label, state.value)
-        for combo in (self.area, self.priority, self.event, self.state):
+        flow.addWidget(range_group)
+        filter_group = QWidget(self.filter_groups)
+        row = QHBoxLayout(filter_group)
+        row.setContentsMargins(0, 0, 0, 0)
+        for combo, characters in ((self.area, 14), (self.priority, 10), (self.event, 12),
+                                  (self.state, 12)):
+            shrinkable_combo(combo, characters)
             combo.currentIndexChanged.connect(self.run_query)
             row.addWidget(combo)
-        layout.addLayout(row)
+        flow.addWidget(filter_group)
+        layout.addWidget(self.filter_groups)
         row = QHBoxLayout()  # text and actions on a second row: one row crushed the text box
         self.text = QLineEdit(self)
         self.text.setObjectName("journalText")

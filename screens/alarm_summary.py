@@ -52,7 +52,7 @@ from widgets.alarm_filter import (
 )
 from widgets.alarm_style import paint_alarm_mark
 from widgets.alarm_table import COLUMN, AlarmMarkDelegate, AlarmTableModel
-from widgets.flow_layout import FlowLayout
+from widgets.flow_layout import FlowLayout, shrinkable_combo
 
 log = logging.getLogger(__name__)
 
@@ -152,15 +152,15 @@ class AlarmSummaryScreen(QWidget):
         self.text.textChanged.connect(self._on_text_changed)
         self.text.returnPressed.connect(self._focus_table)
         self.text.setMinimumWidth(220)  # the placeholder says what it filters
-        filters.addWidget(self.text, 3)
+        filters.addWidget(self.text, 4)  # (at 3 its placeholder was cut at 1280 px)
         self.area = QComboBox(self)
         self.area.setObjectName("alarmFilterArea")
         self.area.addItem("All areas", "")
         self._add_areas(self._areas)
         self.area.setToolTip("area (and everything below it)")
         self.area.currentIndexChanged.connect(self._apply_filter)
-        _shrinkable(self.area, 12)
-        filters.addWidget(self.area, 2)
+        shrinkable_combo(self.area, 12)
+        filters.addWidget(self.area, 1)
         self.priority_buttons: dict[str, QToolButton] = {}
         for number, priority in enumerate(PRIORITY_ORDER, 1):
             button = QToolButton(self)
@@ -180,7 +180,7 @@ class AlarmSummaryScreen(QWidget):
         for text, states in STATE_CHOICES:
             self.state.addItem(text, states)
         self.state.currentIndexChanged.connect(self._apply_filter)
-        _shrinkable(self.state, 10)
+        shrinkable_combo(self.state, 10)
         filters.addWidget(self.state, 1)
         layout.addLayout(filters)
 
@@ -475,9 +475,3 @@ class AlarmSummaryScreen(QWidget):
         self._blink.stop()
         super().hideEvent(event)
 
-
-def _shrinkable(combo: QComboBox, characters: int) -> None:
-    """A combo box as narrow as `characters` allow, not as wide as its longest entry (an area
-    path), so the filter row fits a 1280 px window; the open list still shows entries whole."""
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(characters)

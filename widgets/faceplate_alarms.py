@@ -7,7 +7,8 @@ passwords), run in the alarm thread, and their one-line answer comes back throug
 `context.when_done`. An action the project signs (`[security.signatures]`) asks for the
 signature first (`SignatureDialog`).
 Buttons the user may not use are disabled with the reason as tooltip; the shelve duration is
-capped by the project's `shelve_max_min`. GUI thread only.
+capped by the chosen alarm's maximum (its own `shelve_max_min` within the project's, as
+`hmi.displays.alarms_by_tag` carries it). GUI thread only.
 """
 
 from __future__ import annotations
@@ -89,11 +90,12 @@ class AlarmSection(QWidget):
         if self.configured:  # (unparented until placed: no stray buttons when there are none)
             for alarm in self.configured:
                 self.alarm_choice.addItem(alarm["name"])
+            self._project_max = settings.shelve_max_min
             self.minutes.setRange(1, settings.shelve_max_min)
             self.minutes.setValue(settings.shelve_default_min)
             self.minutes.setDecimals(0)
             self.minutes.setSuffix(" min")
-            self.minutes.setToolTip(f"at most {settings.shelve_max_min:g} min (project policy)")
+            self._cap_minutes()
             self.shelve_reason.setPlaceholderText("reason (required to shelve)")
             self.shelve_reason.setAccessibleName("shelve reason")
             first = QHBoxLayout()
@@ -110,6 +112,7 @@ class AlarmSection(QWidget):
             self.shelve_button.clicked.connect(self._on_shelve)
             self.unshelve_button.clicked.connect(self._on_unshelve)
             self.reset_button.clicked.connect(self._on_reset)
+            self.alarm_choice.currentIndexChanged.connect(self._cap_minutes)
             self.alarm_choice.currentIndexChanged.connect(self._on_choice)
             self.shelve_reason.textChanged.connect(self._on_choice)
         else:
@@ -160,6 +163,17 @@ class AlarmSection(QWidget):
             button.setEnabled(why is None)
             button.setToolTip(f"not possible: {why}" if why else f"acknowledge {name}")
         self._on_choice()
+
+    def _cap_minutes(self, *_args: object) -> None:
+        """The duration field offers at most the chosen alarm's maximum (the command refuses
+        more anyway: `alarms.shelving`); the default stays where the alarm allows it."""
+        chosen = self.configured[max(0, self.alarm_choice.currentIndex())]
+        cap = float(chosen.get("shelve_max_min") or self._project_max)
+        wanted = self.minutes.value()
+        self.minutes.setMaximum(cap)
+        self.minutes.setValue(min(wanted, cap))
+        whose = "project policy" if cap >= self._project_max else "this alarm's maximum"
+        self.minutes.setToolTip(f"at most {cap:g} min ({whose})")
 
     def _on_choice(self, *_args: object) -> None:
         if not self.configured:

@@ -11,7 +11,7 @@ enclosing box layouts honour. GUI thread only.
 from __future__ import annotations
 
 from PySide6.QtCore import QMargins, QPoint, QRect, QSize, Qt
-from PySide6.QtWidgets import QLayout, QLayoutItem, QWidget
+from PySide6.QtWidgets import QComboBox, QLayout, QLayoutItem, QWidget
 
 
 class FlowLayout(QLayout):
@@ -83,3 +83,10 @@ class FlowLayout(QLayout):
             x += hint.width() + self._gap
             row_height = max(row_height, hint.height())
         return y + row_height - rect.y() + margins.bottom()
+
+
+def shrinkable_combo(combo: QComboBox, characters: int) -> None:
+    """A combo box as narrow as `characters` allow, not as wide as its longest entry (an area
+    path), so a filter row fits a 1280 px window; the open list still shows entries whole."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from alarms.journal import Journal
 from tests.drivers.conftest import LoopThread
-from tests.gui.stations import login
+from tests.gui.stations import SIM_PROJECT, login
 from widgets.faceplate import Faceplate
 from widgets.setpoint_entry import RangeValidator
 
@@ -174,6 +174,27 @@ def test_ack_and_shelve_from_the_faceplate_reach_the_journal(make_station, qtbot
         journal.close()
     assert ("ack", "olga", "") in events
     assert ("shelve", "olga", "30 min: sensor being replaced") in events
+
+
+def test_shelve_field_is_capped_at_the_chosen_alarms_own_maximum(make_station, qtbot) -> None:
+    """An alarm allowed 10 min on the shelf (the project allows 480) gets a field that stops at
+    10; the tag's other alarm, without its own maximum, gets the project's again."""
+    high = 'message = "Tank temperature high"\n'
+    assert high in SIM_PROJECT
+    text = SIM_PROJECT.replace(high, high + "shelve_max_min = 10\n\n[[alarms]]\n"
+                               'tag = "Tank.Temp"\ntype = "low"\nlimit = 5.0\n'
+                               'priority = "low"\nmessage = "Tank temperature low"\n')
+    station = make_station(text)
+    faceplate = open_faceplate(station, "Tank.Temp", qtbot)
+    alarms = faceplate.alarms
+    assert alarms.alarm_choice.currentText() == "Tank.Temp.HI"
+    assert alarms.minutes.maximum() == 10
+    assert alarms.minutes.value() == 10  # the project's default (15) is above it
+    assert alarms.minutes.toolTip() == "at most 10 min (this alarm's maximum)"
+    alarms.alarm_choice.setCurrentIndex(1)
+    assert alarms.minutes.maximum() == 480
+    assert alarms.minutes.toolTip() == "at most 480 min (project policy)"
+    faceplate.close()
 
 
 def test_several_faceplates_open_at_once(make_station, qtbot) -> None:
