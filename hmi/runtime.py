@@ -34,6 +34,7 @@ from hmi.paths import data_dir as default_data_dir
 from hmi.project import Project, ProjectInvalid
 from hmi.station.config import STATION
 from hmi.station.monitor import StationMonitor
+from hmi.station_lock import DataDirInUse, StationLock
 from hmi.tags import Reason, Sample, Scalar, TagStore, bad
 from hmi.writebuffer import WriteBudget
 
@@ -157,6 +158,8 @@ class Runtime:
         self.dispatched_batches = 0
         self.dispatch_lag_s = 0.0
         self._started = False
+        # one station per data directory, while services write there (`hmi.station_lock`)
+        self._lock = StationLock(self.data_dir) if self.services else None
         self.monitor = StationMonitor(self)
         self.time.add_listener(self._on_clock_step)
 
@@ -168,6 +171,11 @@ class Runtime:
     def start(self) -> None:
         if self._started:
             return
+        if self._lock is not None:
+            try:
+                self._lock.acquire(str(self.project.path))
+            except DataDirInUse as exc:
+                raise StartError(str(exc)) from None
         self._started = True
         started: list[Any] = []
         for service in self.services:
@@ -180,6 +188,8 @@ class Runtime:
                     with contextlib.suppress(Exception):
                         done.stop()
                 self._started = False
+                if self._lock is not None:
+                    self._lock.release()
                 raise StartError.of(service, exc) from exc
             started.append(service)
         self._dispatch.start()
@@ -206,6 +216,8 @@ class Runtime:
             except Exception:  # one service failing to stop must not keep the
                 # others (e.g. the historian's final commit) from stopping
                 log.exception("service %s failed to stop", type(service).__name__)
+        if self._lock is not None:
+            self._lock.release()
         log.info("runtime stopped")
 
     def __enter__(self) -> Runtime:

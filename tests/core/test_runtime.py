@@ -263,3 +263,47 @@ def test_a_service_that_cannot_be_built_is_a_start_error_too(project, data_dir, 
     assert err == "hmi: cannot start: SecurityService could not start: unable to open " \
                   "database file\n"
     assert not [t for t in threading.enumerate() if t.name.startswith("hmi-")]
+
+
+def test_one_station_per_data_directory(project, data_dir, capsys) -> None:
+    """A second station on a running station's data directory is refused in one line, exit 1
+    (both would write the same history, journal and outbox); read-only tools still run; the
+    lock goes with the first station, and with a killed process (an OS lock, never stale)."""
+    import os
+    import subprocess
+    import sys
+
+    from hmi.runtime import StartError
+
+    first = Runtime(project, data_dir)
+    first.start()
+    try:
+        second = Runtime(project, data_dir)
+        with pytest.raises(StartError, match=r"data directory .* is in use by another station "
+                                             rf"\(pid {os.getpid()} on .*--data DIR"):
+            second.start()
+        assert main(["run", str(project.path), "--headless", "--for", "1",
+                     "--data", str(data_dir)]) == 1
+        err = capsys.readouterr().err
+        assert "is in use by another station" in err and "Traceback" not in err
+        with Runtime(project, data_dir, services=()):  # like `hmi tags`: no lock needed
+            pass
+    finally:
+        first.stop()
+    with Runtime(project, data_dir):  # free again once the first station stopped
+        pass
+    # a process killed while holding it leaves no stale lock behind
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from hmi.station_lock import StationLock; "
+         "lock = StationLock(sys.argv[1]); lock.acquire(); print('held', flush=True); "
+         "time.sleep(60)",
+         str(data_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(StartError, match=rf"pid {holder.pid} "):
+            Runtime(project, data_dir).start()
+    finally:
+        holder.kill()
+        holder.wait(10)
+    with Runtime(project, data_dir):
+        pass
