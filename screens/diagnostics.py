@@ -360,6 +360,9 @@ class DiagnosticsScreen(QWidget):
         chain = s.get("audit_verify") or "-"
         if s.get("audit_ok") is False:
             chain = f"BROKEN: {chain}"
+        at = s.get("audit_verified_at")
+        if isinstance(at, (int, float)):  # verified at start and hourly: say when
+            chain += f" (checked {time.strftime('%H:%M:%S', time.localtime(at))})"
         self.security.show_values([
             ("Users", str(s.get("users", "-"))),
             ("Sessions", ", ".join(f"{x.get('user')} ({x.get('state')})" for x in sessions)
@@ -390,8 +393,8 @@ class DiagnosticsScreen(QWidget):
             ("Delivered", f"{m.get('delivered', 0):,} since start"),
             ("Quarantined", str(m.get("quarantined", 0))),
             ("Refusals / lost acks", f"{m.get('refusals', 0)} / {m.get('lost_acks', 0)}"),
-            ("Largest payload", size(m.get("max_payload"))),
-            ("Limit", size(m.get("limit_bytes"))),
+            ("MES message limit", size(m.get("max_payload"))),
+            ("Outbox limit", size(m.get("limit_bytes"))),
             ("Last error", str(m.get("write_error") or m.get("last_error") or "none")),
         ])
 

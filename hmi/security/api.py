@@ -150,6 +150,7 @@ class Security:
             "audit_entries": self.db.select("SELECT count(*) FROM audit")[0][0],
             "audit_verify": last.message if last else "not verified yet",
             "audit_ok": None if last is None else last.ok,
+            "audit_verified_at": self.audit.last_verify_at,
             "audit_write_failures": self.audit.write_failures,
             "audit_last_error": self.audit.last_error,
             "users": self.users.count(),

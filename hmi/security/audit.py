@@ -136,6 +136,7 @@ class AuditTrail:
         self.station = station or socket.gethostname()
         self._key: AuditKey | None = None
         self.last_verify: VerifyReport | None = None
+        self.last_verify_at: float | None = None  # wall time of that verify
         self.write_failures = 0
         self.last_error = ""
         self.anchor_mismatch = False  # an append found the database off the anchor
@@ -266,7 +267,7 @@ class AuditTrail:
     def verify(self) -> VerifyReport:
         """Walk the whole chain and compare its end with the anchor. Never raises."""
         report = self._verify()
-        self.last_verify = report
+        self.last_verify, self.last_verify_at = report, time.time()
         return report
 
     def _verify(self) -> VerifyReport:

@@ -285,7 +285,8 @@ def test_one_station_per_data_directory(project, data_dir, capsys) -> None:
         assert main(["run", str(project.path), "--headless", "--for", "1",
                      "--data", str(data_dir)]) == 1
         err = capsys.readouterr().err
-        assert "is in use by another station" in err and "Traceback" not in err
+        assert "is in use by another station" in err
+        assert "Traceback" not in err
         with Runtime(project, data_dir, services=()):  # like `hmi tags`: no lock needed
             pass
     finally:
@@ -299,7 +300,8 @@ def test_one_station_per_data_directory(project, data_dir, capsys) -> None:
          "time.sleep(60)",
          str(data_dir)], stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
         with pytest.raises(StartError, match=rf"pid {holder.pid} "):
             Runtime(project, data_dir).start()
     finally:
