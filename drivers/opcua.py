@@ -37,6 +37,7 @@ from asyncua import Client, ua
 from asyncua.client.ua_client import UaClientState
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
+from drivers import opcua_noise  # noqa: F401 (installs its log filter)
 from drivers.base import CommError, DriverHealth, WriteRejected
 from drivers.opcua_security import (
     SECURITY_MODES,
@@ -60,6 +61,7 @@ from drivers.opcua_types import (
 from hmi.tags import DeviceSpec, Point, Quality, Reason, Sample, SampleSink, Scalar, bad
 
 log = logging.getLogger(__name__)
+
 
 ITEM_BATCH = 1000  # monitored items per CreateMonitoredItems request
 READ_BATCH = 2000  # nodes per Read request
