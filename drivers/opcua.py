@@ -226,6 +226,7 @@ class OpcUaDriver:
             log.debug("device %s: disconnect failed", self._device.name, exc_info=True)
         finally:
             client.uaclient.disconnect_socket()
+            await client.drop_background_tasks()
 
     def health(self) -> DriverHealth:
         now = time.monotonic()

@@ -164,3 +164,4 @@ class MesClient:
             log.debug("MES disconnect failed", exc_info=True)
         finally:
             client.uaclient.disconnect_socket()
+            await client.drop_background_tasks()  # else the old client lives 45 min more

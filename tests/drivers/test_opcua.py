@@ -298,3 +298,55 @@ def test_source_time_is_kept_and_a_skew_marks_the_value_uncertain(
             await driver.close()
 
     run(body)
+
+
+def test_close_leaves_no_asyncua_task_behind(opcua_server: ServerThread) -> None:
+    """asyncua's channel-renew task sleeps 45 min before it can see a disconnect and holds the
+    old client until then: closing the driver, on a live connection and on a dead one, must
+    leave no task of the client running (a guard: asyncua 2.1 also cancels it on this path)."""
+
+    async def body() -> None:
+        server = ServerThread().start()
+        try:
+            for kill_server_first in (False, True):
+                url = server.url if kill_server_first else opcua_server.url
+                driver = OpcUaDriver(spec(url), [pt("Double")])
+                await driver.connect()
+                client = driver._client
+                assert client is not None
+                renew = client._renew_channel_task
+                assert renew is not None
+                assert not renew.done()
+                if kill_server_first:
+                    await asyncio.to_thread(server.stop)
+                    await asyncio.sleep(0.5)
+                await driver.close()
+                assert renew.done()
+                left = [t for t in asyncio.all_tasks()
+                        if "asyncua" in t.get_coro().cr_code.co_filename]
+                assert not left, left
+        finally:
+            await asyncio.to_thread(server.stop)
+
+    run(body, timeout_s=40.0)
+
+
+def test_a_refused_session_leaves_no_asyncua_task_behind() -> None:
+    """The path the soak hit: the secure channel opens (asyncua starts its renew task), then
+    the session is refused; the failed connect's client must not live on for 45 minutes."""
+    server = ServerThread(users={"op": "secret-pw"}).start()  # anonymous refused
+
+    async def body() -> None:
+        driver = OpcUaDriver(spec(server.url), [pt("Double")])
+        with pytest.raises(CommError):
+            await driver.connect()
+        client = driver._client
+        assert client is not None
+        await driver.close()
+        left = [t for t in asyncio.all_tasks() if "asyncua" in t.get_coro().cr_code.co_filename]
+        assert not left, left
+
+    try:
+        run(body, timeout_s=30.0)
+    finally:
+        server.stop()
