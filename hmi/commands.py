@@ -98,6 +98,22 @@ class Commands:
         tag = self._tags.get(target) if action == "write" else None
         return self.security.signature_rule(action, tag.signature if tag else None)
 
+    def _sign(self, actor: Actor | None, action: str, target: str,
+              signature: Signature | SignatureRecord | None, details: dict[str, Any]
+              ) -> str | None:
+        """The one signature step of every command: when `action` (on `target`) needs a
+        signature, verify it and put the record into `details` (the audit entry carries it);
+        returns why it is refused, or None. Call after `check` passed (an actor is known)."""
+        rule = self.needs_signature(action, target)
+        if not rule:
+            return None
+        assert actor is not None
+        try:
+            details["signature"] = self.security.verify_signature(actor, rule, signature).to_json()
+        except SignatureError as exc:
+            return str(exc)
+        return None
+
     def needed_role(self, action: str, target: str = "") -> str | None:
         tag = self._tags.get(target) if action == "write" else None
         return needed_role(action, tag.write_role if tag else None)
@@ -128,13 +144,9 @@ class Commands:
         problem = check_write_value(point_of(config), value)
         if problem is not None:
             return refuse("invalid", problem)
-        rule = self.needs_signature("write", tag)
-        if rule:
-            try:
-                details["signature"] = self.security.verify_signature(
-                    actor, rule, signature).to_json()
-            except SignatureError as exc:
-                return refuse("denied", str(exc))
+        why = self._sign(actor, "write", tag, signature, details)
+        if why is not None:
+            return refuse("denied", why)
         details["old"] = plain_value(self.runtime.tags.value(tag))
         try:
             requested = self.security.record(actor, "write", tag, details, "requested")
@@ -179,14 +191,7 @@ class Commands:
         if why is None and service is None:
             why = "the alarm service is not running"
         if why is None:
-            rule = self.needs_signature(action)
-            if rule:
-                assert actor is not None
-                try:
-                    details["signature"] = self.security.verify_signature(
-                        actor, rule, signature).to_json()
-                except SignatureError as exc:
-                    why = str(exc)
+            why = self._sign(actor, action, target, signature, details)
         if why is not None:
             self._audit(actor, action, target, details, f"denied: {why}")
             return _failed(CommandDenied(why))
@@ -297,13 +302,8 @@ class Commands:
         why = self.check(actor, "context", target)
         if why is None and service is None:
             why = "production tracking is not configured"
-        if why is None and (rule := self.needs_signature("context")):
-            assert actor is not None
-            try:
-                details["signature"] = self.security.verify_signature(
-                    actor, rule, signature).to_json()
-            except SignatureError as exc:
-                why = str(exc)
+        if why is None:
+            why = self._sign(actor, "context", target, signature, details)
         if why is not None:
             self._audit(actor, "context", target, details, f"denied: {why}")
             return _failed(CommandDenied(why))
@@ -343,13 +343,8 @@ class Commands:
         why = self.check(actor, "users")
         if why is None and change not in USER_CHANGES:
             why = f"unknown user change {change!r} (changes: {', '.join(USER_CHANGES)})"
-        if why is None and (rule := self.needs_signature("users")):
-            assert actor is not None
-            try:
-                details["signature"] = self.security.verify_signature(
-                    actor, rule, signature).to_json()
-            except SignatureError as exc:
-                why = str(exc)
+        if why is None:
+            why = self._sign(actor, "users", name, signature, details)
         if why is not None:
             self._audit(actor, action, name, details, f"denied: {why}")
             raise CommandDenied(why)
