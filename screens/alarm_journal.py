@@ -506,7 +506,7 @@ class AlarmJournalScreen(QWidget):
         except RangeError as exc:
             self._context.notify(f"alarm journal: {exc}", "warning")
             return False
-        kind = {"hour": "hour", "shift": "shift", "day": "day"}.get(spec.text)
+        kind = spec.text if spec.text in ("hour", "shift", "day") else None
         if kind is None and spec.live and spec.span_s in (3600.0, 86400.0):
             kind = "hour" if spec.span_s == 3600.0 else "day"
         if kind is None:

@@ -474,4 +474,3 @@ class AlarmSummaryScreen(QWidget):
     def hideEvent(self, event: QHideEvent) -> None:
         self._blink.stop()
         super().hideEvent(event)
-

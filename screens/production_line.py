@@ -417,9 +417,8 @@ class LinePanel(QGroupBox):
         """A confirmation first (it ends the order's counts and sends its OEE upstream):
         the signature dialog when the project signs context changes, else a question;
         non-modal + `finished`, never `exec()` (qasync); one question at a time."""
-        if (not self.complete_button.isEnabled() or raise_open(self.confirm)
-                or raise_open(self.signing)):
-            return
+        if not self.complete_button.isEnabled() or raise_open(self.confirm):
+            return  # (an open signature dialog: `_send` raises it)
         order = (self.state.get("context") or {}).get("work_order") or ""
         if self.context.commands.needs_signature("context"):
             self._send(f"Complete work order {order} on {self.line}", "complete_work_order",

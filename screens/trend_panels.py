@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from alarms.colours import alarm_likeness
 from hmi.trends.config import MAX_PENS, TrendGroupConfig
+from widgets.dialogs import open_nonmodal
 from widgets.trend_look import ink, logical_colour, look
 from widgets.trend_plot import TrendPlot
 
@@ -102,15 +103,12 @@ class PenTable(QTableWidget):
         self._colour_tag = tag
         if self._dialog is None:
             self._dialog = QColorDialog(self)
-            self._dialog.setWindowModality(Qt.WindowModality.NonModal)
             self._dialog.colorSelected.connect(self._on_colour)
         for i, colour in enumerate(look().palette):  # the palette as drawn in this theme
             QColorDialog.setCustomColor(i, QColor(colour))
         self._dialog.setWindowTitle(f"Colour of {tag}")
         self._dialog.setCurrentColor(QColor(ink(pen.colour)))
-        self._dialog.show()
-        self._dialog.raise_()
-        self._dialog.activateWindow()
+        open_nonmodal(self._dialog)
 
     def _on_colour(self, colour: QColor) -> None:
         tag = self._colour_tag

@@ -44,10 +44,8 @@ def format_timestamp(ts: float | None, with_date: bool = True) -> str:
     """Local time to the tenth of a second, with the day in front when `with_date`."""
     if ts is None:
         return ""
-    tenth = f".{int(ts % 1 * 10)}"
-    if with_date:
-        return time.strftime("%d %b %H:%M:%S", time.localtime(ts)) + tenth
-    return time.strftime("%H:%M:%S", time.localtime(ts)) + tenth
+    fmt = "%d %b %H:%M:%S" if with_date else "%H:%M:%S"
+    return time.strftime(fmt, time.localtime(ts)) + f".{int(ts % 1 * 10)}"
 
 
 def spans_days(rows: list[dict[str, Any]]) -> bool:
