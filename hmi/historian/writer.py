@@ -446,7 +446,7 @@ class HistorianWriter:
                     self._retry()  # one last try; Historian.stop says what was lost
                 return
             if isinstance(item, Gap):
-                self._gaps.append(item)
+                self.defer_gap(item)
             elif isinstance(item, threading.Event):
                 if self.error or self.buffer.usage.rows:
                     self._waiters.append(item)
