@@ -122,8 +122,9 @@ class Journal:
         self._beat: tuple[float, int] | None = None
         self._finished: dict[int, tuple[str, str, float]] = {}  # command id -> status, result
         self.rows_written = 0
-        self.usage = Usage()  # rows waiting for the disk (see hmi.writebuffer); the owner
-        # (service) shares it with the historian's budget
+        # rows waiting for the disk (see hmi.writebuffer); the owner (service) shares it with
+        # the historian's budget
+        self.usage = Usage(JOURNAL_ROW_BYTES)
 
     # ---- writing (buffered, one transaction per flush) ---------------------------------------
     def append(self, entry: JournalEntry) -> None:
@@ -200,7 +201,6 @@ class Journal:
 
     def _account(self) -> None:
         self.usage.rows = len(self._rows)
-        self.usage.bytes = len(self._rows) * JOURNAL_ROW_BYTES
 
     def trim(self, max_rows: int, max_bytes: int) -> tuple[int, float | None, float | None]:
         """Drop the oldest unwritten rows beyond the limits: (count, first ts, last ts) of the

@@ -42,14 +42,18 @@ def is_disk_trouble(exc: BaseException) -> bool:
 
 class Usage:
     """What one buffer holds now, and what it has dropped since the start. Written by the owner
-    thread, read by anyone."""
+    thread, read by anyone. `bytes` is the estimate for `rows` rows of `row_bytes` each."""
 
-    __slots__ = ("bytes", "dropped", "rows")
+    __slots__ = ("dropped", "row_bytes", "rows")
 
-    def __init__(self) -> None:
+    def __init__(self, row_bytes: int) -> None:
+        self.row_bytes = row_bytes
         self.rows = 0
-        self.bytes = 0
         self.dropped = 0
+
+    @property
+    def bytes(self) -> int:
+        return self.rows * self.row_bytes
 
 
 class WriteBudget:
@@ -58,8 +62,8 @@ class WriteBudget:
     def __init__(self, max_rows: int = 1_000_000, max_mb: float = 200.0) -> None:
         self.max_rows = int(max_rows)
         self.max_bytes = int(max_mb * MB)
-        self.history = Usage()
-        self.journal = Usage()
+        self.history = Usage(HISTORY_ROW_BYTES)
+        self.journal = Usage(JOURNAL_ROW_BYTES)
 
     def history_room(self) -> tuple[int, int]:
         """(rows, bytes) the history buffer may hold now: the budget minus the journal's use."""
@@ -76,9 +80,8 @@ class RowBuffer:
     only (see the module docstring). `peek`/`pop` let the owner write a head chunk and remove it
     only once its transaction committed."""
 
-    def __init__(self, usage: Usage, row_bytes: int) -> None:
+    def __init__(self, usage: Usage) -> None:
         self.usage = usage
-        self.row_bytes = row_bytes
         self._chunks: deque[tuple[float, list[Any]]] = deque()  # (monotonic time added, rows)
 
     def __len__(self) -> int:
@@ -93,15 +96,6 @@ class RowBuffer:
         if rows:
             self._chunks.append((time.monotonic() if now_mono is None else now_mono, list(rows)))
             self.usage.rows += len(rows)
-            self.usage.bytes += len(rows) * self.row_bytes
-
-    def add_front(self, rows: Sequence[Any], now_mono: float | None = None) -> None:
-        """Put rows back at the head (a write that failed after they were taken out)."""
-        if rows:
-            self._chunks.appendleft((time.monotonic() if now_mono is None else now_mono,
-                                     list(rows)))
-            self.usage.rows += len(rows)
-            self.usage.bytes += len(rows) * self.row_bytes
 
     def peek(self, limit: int) -> list[Any]:
         """Up to `limit` of the oldest rows, not removed."""
@@ -116,15 +110,10 @@ class RowBuffer:
         """Remove the `count` oldest rows (after they were written)."""
         self._remove(count)
 
-    def take_all(self) -> list[Any]:
-        out = self.peek(self.usage.rows)
-        self._remove(len(out))
-        return out
-
     def trim(self, max_rows: int, max_bytes: int) -> list[Any]:
         """Drop the oldest rows until the buffer fits; returns the rows dropped (counted)."""
         excess = max(self.usage.rows - max_rows,
-                     -(-(self.usage.bytes - max_bytes) // self.row_bytes), 0)
+                     -(-(self.usage.bytes - max_bytes) // self.usage.row_bytes), 0)
         if not excess:
             return []
         dropped = self.peek(excess)
@@ -144,4 +133,3 @@ class RowBuffer:
                 left = 0
         removed = count - left
         self.usage.rows -= removed
-        self.usage.bytes -= removed * self.row_bytes

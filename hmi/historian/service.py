@@ -135,18 +135,29 @@ class Historian:
         writer = self.writer
         if gap is not None and gap[0] < now_ms:
             writer.defer_gap(Gap(gap[0], now_ms, gap[1]))
+        refused = self._mark(writer, markers, {"clean_stop": 0})
+        if refused is not None:  # held and retried by the writer thread
+            writer.refused(refused)
+            writer.hold(markers)
+
+    def _mark(self, writer: HistorianWriter, markers: list[Row], meta: dict[str, object]
+              ) -> sqlite3.DatabaseError | None:
+        """Write `markers`, then `meta` in one transaction. Returns the database's refusal (a
+        full disk, a lock: rolled back), None once written; any other error is raised."""
+        conn = self._conn
         try:
             writer.write_rows(markers)
             conn.execute("BEGIN IMMEDIATE")
-            set_meta(conn, "clean_stop", 0)
+            for key, value in meta.items():
+                set_meta(conn, key, value)
             conn.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:  # held and retried by the writer thread
+        except sqlite3.DatabaseError as exc:
             if not is_disk_trouble(exc):
                 raise
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            writer.refused(exc)
-            writer.hold(markers)
+            return exc
+        return None
 
     def stop(self) -> None:
         """Write everything queued, mark every tag "runtime stopped", close. Idempotent.
@@ -168,21 +179,9 @@ class Historian:
             (tag_id, Sample(name, None, now, Quality.BAD, STOPPED))
             for name, tag_id in self._ids.ids.items())
         held = writer.buffer.usage.rows
-        refused: sqlite3.DatabaseError | None = None
-        try:
-            if held:
-                raise sqlite3.OperationalError(writer.error or "rows still held")
-            writer.write_rows(markers)
-            conn.execute("BEGIN IMMEDIATE")
-            set_meta(conn, "clean_stop", 1)
-            set_meta(conn, "stop_ms", round(now * 1000))
-            conn.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            if not is_disk_trouble(exc):
-                raise
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            refused = exc
+        refused = (sqlite3.OperationalError(writer.error or "rows still held") if held
+                   else self._mark(writer, markers,
+                                   {"clean_stop": 1, "stop_ms": round(now * 1000)}))
         conn.close()
         if refused is not None:
             log.error("history: stopped while the database refuses writes (%s): %d held rows "

@@ -38,7 +38,6 @@ from hmi.historian.filter import Row, StorageFilter
 from hmi.historian.rollup import Maintenance
 from hmi.tags import Quality, Sample
 from hmi.writebuffer import (
-    HISTORY_ROW_BYTES,
     MB,
     RowBuffer,
     Usage,
@@ -111,7 +110,7 @@ class HistorianWriter:
         self.last_error = ""  # the last refusal, kept for diagnostics after recovery
         self.error = ""  # the current refusal; "" while writing works
         self.failing_since: float | None = None
-        self.buffer = RowBuffer(self.budget.history, HISTORY_ROW_BYTES)
+        self.buffer = RowBuffer(self.budget.history)
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._submitted: deque[float] = deque()  # monotonic submit time per queued batch
@@ -447,7 +446,7 @@ class HistorianWriter:
                     self._retry()  # one last try; Historian.stop says what was lost
                 return
             if isinstance(item, Gap):
-                self._gaps.append(item)
+                self.defer_gap(item)
             elif isinstance(item, threading.Event):
                 if self.error or self.buffer.usage.rows:
                     self._waiters.append(item)

@@ -148,11 +148,10 @@ class MesStub:
         except (TypeError, json.JSONDecodeError):
             self.refused += 1
             return ua.StatusCode(ua.StatusCodes.BadInvalidArgument)
-        if isinstance(batch, list):
-            self.batches.append((len(batch), len(text.encode("utf-8"))))
         if not isinstance(batch, list):
             self.refused += 1
             return ua.StatusCode(ua.StatusCodes.BadInvalidArgument)
+        self.batches.append((len(batch), len(text.encode("utf-8"))))
         accepted, new, fresh = 0, [], set()
         for event in batch:
             if not isinstance(event, dict) or not isinstance(event.get("id"), str):
